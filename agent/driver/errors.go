@@ -1,0 +1,19 @@
+package driver
+
+import "errors"
+
+// Sentinel errors of the driver contract. Implementations wrap them with %w and context; callers
+// test them with errors.Is. agent/driver/plugin maps each to a gRPC code and back, so they keep
+// their identity across the plugin boundary.
+var (
+	// ErrInstanceNotFound: no instance with that id on this node.
+	ErrInstanceNotFound = errors.New("instance not found")
+	// ErrImageNotFound: the image is not on the node and cannot be pulled.
+	ErrImageNotFound = errors.New("image not found")
+	// ErrNotSupported: the driver lacks the capability (see Capabilities).
+	ErrNotSupported = errors.New("not supported by this driver")
+	// ErrUnavailable: the driver cannot reach its engine (Docker daemon down, Nomad unreachable).
+	ErrUnavailable = errors.New("driver engine unavailable")
+	// ErrPluginExited: the plugin process ended; the driver must be dispensed again.
+	ErrPluginExited = errors.New("driver plugin exited")
+)

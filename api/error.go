@@ -1,0 +1,24 @@
+package api
+
+import "github.com/hearthfn/hearth/runtimes/contract"
+
+// ErrorBody is the one shape of every error body hearth writes:
+// {"error": {"code": "...", "message": "...", "field": "..."}}.
+type ErrorBody = contract.ErrorBody
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail = contract.ErrorDetail
+
+// Error codes the API uses. They are stable: clients may switch on them.
+const (
+	CodeInvalid        = "invalid"            // 400: a field is wrong; Field names it
+	CodeNotFound       = "not_found"          // 404
+	CodeConflict       = "conflict"           // 409
+	CodeTooLarge       = "too_large"          // 413
+	CodeUnavailable    = "unavailable"        // 503: Docker (or another engine) cannot be reached
+	CodeBuildFailed    = "build_failed"       // in a deploy stream: the image did not build
+	CodeTimeout        = contract.CodeTimeout // 504: the call ran past the function's timeout
+	CodeHandlerError   = contract.CodeHandlerError
+	CodeInstanceFailed = "instance_failed" // 502: the instance died or could not start
+	CodeInternal       = "internal"        // 500
+)

@@ -1,0 +1,109 @@
+package api
+
+import "time"
+
+// FunctionSpec is what a developer declares about a function (func.yaml, parsed by
+// runtimes/funcfile, or the API). Zero values mean "the server's default"; the defaults are
+// filled in by WithDefaults and documented in docs/user/func-yaml.md.
+type FunctionSpec struct {
+	Name    string `json:"name"`
+	Runtime string `json:"runtime"`
+	// Label is the developer's own version string (func.yaml "version", e.g. "0.1.0"); hearth's
+	// own version numbers are Version.Number.
+	Label string `json:"label,omitempty"`
+	// Handler names the entry point where a runtime needs one (e.g. "main.handle" in Python).
+	Handler string `json:"handler,omitempty"`
+
+	MemoryMB int64 `json:"memory_mb"`
+	CPUMilli int64 `json:"cpu_milli"`
+	// Timeout bounds one call; past it the call is cut off with 504 and the instance replaced.
+	Timeout Duration `json:"timeout"`
+	// IdleTimeout is how long an instance may sit unused before it is stopped.
+	IdleTimeout Duration `json:"idle_timeout"`
+	// Concurrency is how many calls one instance takes at once.
+	Concurrency  int `json:"concurrency"`
+	MinInstances int `json:"min_instances"`
+	MaxInstances int `json:"max_instances"`
+
+	// Env is set in every instance's environment.
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// Defaults for FunctionSpec fields left at zero.
+const (
+	DefaultMemoryMB     = 128
+	DefaultTimeout      = Duration(30 * time.Second)
+	DefaultIdleTimeout  = Duration(30 * time.Second)
+	DefaultConcurrency  = 1
+	DefaultMaxInstances = 10
+)
+
+// WithDefaults returns s with every zero field set to its default.
+func (s FunctionSpec) WithDefaults() FunctionSpec {
+	if s.MemoryMB == 0 {
+		s.MemoryMB = DefaultMemoryMB
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = DefaultIdleTimeout
+	}
+	if s.Concurrency == 0 {
+		s.Concurrency = DefaultConcurrency
+	}
+	if s.MaxInstances == 0 {
+		s.MaxInstances = DefaultMaxInstances
+	}
+	return s
+}
+
+// Function is a deployed function as the API reports it: its current version and, from
+// GET /v1/functions/{name}, its pool.
+type Function struct {
+	Name string `json:"name"`
+	// Version is the current version: the one that takes calls.
+	Version   Version   `json:"version"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Pool is present on a single-function GET only.
+	Pool *PoolStatus `json:"pool,omitempty"`
+}
+
+// Version is one deployed build of a function. Numbers start at 1 and only grow.
+type Version struct {
+	Number int          `json:"number"`
+	Image  string       `json:"image"`
+	Spec   FunctionSpec `json:"spec"`
+	// SourceHash is the content hash of the uploaded source and runtime template; equal hashes
+	// share an image.
+	SourceHash string    `json:"source_hash"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// FunctionList is the body of GET /v1/functions.
+type FunctionList struct {
+	Items []Function `json:"items"`
+}
+
+// VersionList is the body of GET /v1/functions/{name}/versions, newest first.
+type VersionList struct {
+	Items []Version `json:"items"`
+}
+
+// PoolStatus is a function's instances as the pool sees them.
+type PoolStatus struct {
+	Instances []InstanceStatus `json:"instances"`
+}
+
+// InstanceStatus is one instance of a function in the pool.
+type InstanceStatus struct {
+	ID        string    `json:"id"`
+	Version   int       `json:"version"`
+	State     string    `json:"state"`
+	Endpoint  string    `json:"endpoint"`
+	InFlight  int       `json:"in_flight"`
+	StartedAt time.Time `json:"started_at"`
+	LastUsed  time.Time `json:"last_used"`
+}

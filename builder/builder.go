@@ -1,0 +1,59 @@
+// Package builder turns a function's source and its runtime's template into a container image.
+// The scheduler calls it on deploy; builder/docker implements it with the Docker Engine's
+// classic builder.
+//
+// Images are tagged with a content hash of the build context (the function's source, the
+// rendered Dockerfile and the runtime's files), never ":latest": an unchanged redeploy finds its
+// image by tag and skips the build.
+//
+// Where to read next: builder/buildctx (the deterministic context and its hash), builder/docker.
+package builder
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+)
+
+// Builder builds function images.
+type Builder interface {
+	// Build renders req's runtime template over req.Source and builds the image, sending each
+	// build log line to req.Progress as it comes. When an image with the same content hash
+	// exists it returns it with Cached set and builds nothing. Errors: ErrUnknownRuntime,
+	// ErrBuildFailed (wrapping the build's own message, e.g. the compiler's), ErrUnavailable;
+	// ctx cancels the build.
+	Build(ctx context.Context, req Request) (Result, error)
+}
+
+// Request is one build.
+type Request struct {
+	// Function is the function's name; it becomes the image repository ("hearth/<name>").
+	Function string
+	// Runtime names the runtime template (runtimes.Catalog).
+	Runtime string
+	// Source is the function's directory, already filtered by .hearthignore.
+	Source fs.FS
+	// Progress receives build log lines; it may be nil.
+	Progress func(line string)
+}
+
+// Result is a built (or reused) image.
+type Result struct {
+	// Image is "repository:hash", the reference instances are started from.
+	Image string
+	// Hash is the content hash of the build context.
+	Hash string
+	// Cached is true when the image existed and nothing was built.
+	Cached bool
+}
+
+var (
+	// ErrUnknownRuntime: no runtime template with that name.
+	ErrUnknownRuntime = errors.New("unknown runtime")
+	// ErrBuildFailed: the image build failed; the wrapped message says why.
+	ErrBuildFailed = errors.New("build failed")
+	// ErrInvalidSource: the source does not fit its runtime (e.g. no go.mod for Go).
+	ErrInvalidSource = errors.New("invalid function source")
+	// ErrUnavailable: the image builder (Docker) cannot be reached.
+	ErrUnavailable = errors.New("image builder unavailable")
+)

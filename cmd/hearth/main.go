@@ -1,0 +1,59 @@
+// Command hearth is the one binary of hearth: the CLI, the server (`hearth server`), the build
+// image maker (`hearth images`) and, hidden, the built-in driver plugins (`hearth __driver`).
+//
+// This is the only package that reads flags and the environment and picks implementations; it
+// hands typed configuration and ready-made parts to the packages that do the work.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hearthfn/hearth/builder/buildctx"
+	"github.com/hearthfn/hearth/cli"
+	"github.com/hearthfn/hearth/runtimes"
+	"github.com/hearthfn/hearth/runtimes/funcfile"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	catalog := runtimes.New()
+	root := cli.NewRoot(cli.Options{
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
+		Stdin:         os.Stdin,
+		Getenv:        os.Getenv,
+		Version:       version,
+		Runtimes:      catalogAdapter{catalog},
+		ParseFuncFile: funcfile.Parse,
+		PackDir:       buildctx.PackDir,
+	})
+	root.AddCommand(newServerCmd(catalog), newImagesCmd(catalog), newDriverCmd())
+	code := cli.Execute(ctx, root, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// catalogAdapter gives the CLI the runtime catalog in the shape init needs.
+type catalogAdapter struct{ c *runtimes.Catalog }
+
+func (a catalogAdapter) Names() []string {
+	var names []string
+	for _, r := range a.c.List() {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+func (a catalogAdapter) WriteScaffold(runtime, function, dir string) error {
+	r, err := a.c.Lookup(runtime)
+	if err != nil {
+		return err
+	}
+	return r.WriteScaffold(dir, function)
+}

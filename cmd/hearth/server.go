@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hearthfn/hearth/agent/driver/plugin"
+	dockerbuilder "github.com/hearthfn/hearth/builder/docker"
+	"github.com/hearthfn/hearth/runtimes"
+	"github.com/hearthfn/hearth/scheduler/server"
+	"github.com/hearthfn/hearth/web"
+)
+
+func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
+	var (
+		dev                           bool
+		addr, publicURL, dataDir      string
+		dockerHost, logLevel          string
+		maxBody                       = byteSize(10 << 20)
+		maxUpload                     = byteSize(64 << 20)
+		acquireTimeout, shutdownGrace time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the hearth server (with --dev: plus a node on the local Docker Engine)",
+		Long: `Run the hearth server: the REST API under /v1, the invoke front door under /invoke,
+the dashboard under /ui, and the store. With --dev it also runs a node agent that starts
+function instances on the local Docker Engine, which is what a single machine needs.
+
+Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envDefaults(cmd); err != nil {
+				return err
+			}
+			if !dev {
+				return errors.New("hearth server needs --dev for now: it runs a node on the local Docker Engine; separate node agents come with cluster support")
+			}
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			if dataDir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return fmt.Errorf("no --data-dir given and no home directory: %w", err)
+				}
+				dataDir = filepath.Join(home, ".hearth")
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find the hearth executable to run the driver plugin: %w", err)
+			}
+			ctx := cmd.Context()
+
+			// The driver runs in a plugin process, as it will on a cluster node: the same
+			// executable, re-run as `hearth __driver docker`.
+			loader := plugin.NewLoader(func(name string) *exec.Cmd {
+				return exec.Command(exe, "__driver", name, "--docker-host", dockerHost, "--log-level", logLevel)
+			}, log)
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			drv, closer, err := loader.Dispense(dctx, "docker")
+			cancel()
+			if err != nil {
+				return fmt.Errorf("start the docker driver plugin: %w", err)
+			}
+			defer closer.Close()
+
+			b, err := dockerbuilder.New(dockerbuilder.Config{Host: dockerHost, Catalog: catalog})
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+
+			return server.Run(ctx, server.Config{
+				Addr:           addr,
+				PublicURL:      publicURL,
+				DataDir:        dataDir,
+				Version:        version,
+				EngineHint:     dockerHost,
+				MaxBodyBytes:   int64(maxBody),
+				MaxUploadBytes: int64(maxUpload),
+				AcquireTimeout: acquireTimeout,
+				ShutdownGrace:  shutdownGrace,
+			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&dev, "dev", false, "run a node on the local Docker Engine in the server process")
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	f.StringVar(&publicURL, "public-url", "", "the URL clients reach the server at (default http://<addr>)")
+	f.StringVar(&dataDir, "data-dir", "", "directory for the store and the node's state (default ~/.hearth)")
+	f.StringVar(&dockerHost, "docker-host", defaultDockerHost(), "the Docker Engine to run and build on")
+	f.Var(&maxBody, "max-body", "largest call body accepted (e.g. 10MiB)")
+	f.Var(&maxUpload, "max-upload", "largest deploy upload accepted (e.g. 64MiB)")
+	f.DurationVar(&acquireTimeout, "acquire-timeout", 60*time.Second, "how long a call may wait for an instance, cold start included")
+	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish at shutdown")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}

@@ -1,0 +1,247 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hearthBin is the binary under test; make test sets HEARTH_BIN.
+func hearthBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("HEARTH_BIN")
+	if bin == "" {
+		t.Fatal("HEARTH_BIN is not set: run the end-to-end tests through `make test`, which builds bin/hearth")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("HEARTH_BIN: %v", err)
+	}
+	return bin
+}
+
+// server is a running `hearth server --dev` with its own data directory and port.
+type server struct {
+	URL     string
+	dataDir string
+	cmd     *exec.Cmd
+	log     *lockedWriter
+	done    chan error
+}
+
+type serverOpts struct {
+	extraArgs []string
+}
+
+// startServer runs a server for the test and stops it at cleanup, checking then that it left no
+// container behind.
+func startServer(t *testing.T, opts serverOpts) *server {
+	t.Helper()
+	bin := hearthBin(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	args := append([]string{"server", "--dev", "--addr", addr, "--data-dir", dataDir}, opts.extraArgs...)
+	cmd := exec.Command(bin, args...)
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{URL: "http://" + addr, dataDir: dataDir, cmd: cmd, log: logs, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { s.stop(t) })
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("server exited at start (%v):\n%s", err, s.logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not answer within 30 s:\n%s", s.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+func (s *server) logs() string { return s.log.String() }
+
+// stop sends SIGTERM, waits for a clean exit, and checks that no container of the server's node
+// is left on the engine.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("server exited with %v:\n%s", err, s.logs())
+			}
+		case <-time.After(60 * time.Second):
+			_ = s.cmd.Process.Kill()
+			t.Errorf("server did not stop within 60 s of SIGTERM:\n%s", s.logs())
+		}
+	}
+	node, err := os.ReadFile(filepath.Join(s.dataDir, "node-id"))
+	if err != nil {
+		t.Errorf("read node id: %v", err)
+		return
+	}
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=hearth.node="+strings.TrimSpace(string(node))).Output()
+	if err != nil {
+		t.Errorf("docker ps: %v", err)
+		return
+	}
+	if left := strings.Fields(string(out)); len(left) > 0 {
+		t.Errorf("server left %d containers behind: %v", len(left), left)
+		_ = exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
+	}
+	if t.Failed() {
+		t.Logf("server log:\n%s", s.logs())
+	}
+}
+
+// result is what one CLI run did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// hearth runs the CLI in dir against s.
+func (s *server) hearth(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return s.hearthIn(t, dir, "", args...)
+}
+
+func (s *server) hearthIn(t *testing.T, dir, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hearthBin(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HEARTH_API="+s.URL)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("hearth %v: %v", args, err)
+	}
+	return r
+}
+
+// must runs the CLI and fails the test unless it exits 0.
+func (s *server) must(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := s.hearth(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("hearth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// fails runs the CLI, expects a non-zero exit and one readable error line on stderr, and returns
+// that line.
+func (s *server) fails(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	r := s.hearth(t, dir, args...)
+	if r.code == 0 {
+		t.Fatalf("hearth %s: exit 0, want a failure\nstdout: %s", strings.Join(args, " "), r.stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	last := lines[len(lines)-1]
+	if last == "" || strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+		t.Fatalf("hearth %s: want a readable error line, got stderr:\n%s", strings.Join(args, " "), r.stderr)
+	}
+	return last
+}
+
+// newFunction scaffolds a Go function named name in a temp dir and returns its directory.
+func (s *server) newFunction(t *testing.T, name string) string {
+	t.Helper()
+	parent := t.TempDir()
+	s.must(t, parent, "init", "--runtime", "go", name)
+	return filepath.Join(parent, name)
+}
+
+var packageRe = regexp.MustCompile(`(?m)^package (\w+)`)
+
+// writeHandler replaces the scaffold's handler with body (the inside of Handle), keeping the
+// scaffold's package name; imports lists the packages body needs.
+func writeHandler(t *testing.T, dir string, imports []string, body string) {
+	t.Helper()
+	path := filepath.Join(dir, "handler.go")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the go scaffold has no handler.go: %v", err)
+	}
+	m := packageRe.FindSubmatch(old)
+	if m == nil {
+		t.Fatalf("no package clause in %s", path)
+	}
+	imports = append(imports, "net/http")
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s\n\nimport (\n", m[1])
+	for _, imp := range imports {
+		fmt.Fprintf(&b, "\t%q\n", imp)
+	}
+	fmt.Fprintf(&b, ")\n\n// Handle is the test's handler.\nfunc Handle(w http.ResponseWriter, r *http.Request) {\n%s\n}\n", body)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setFuncYAML rewrites func.yaml's field key (adding it when missing).
+func setFuncYAML(t *testing.T, dir, key, value string) {
+	t.Helper()
+	path := filepath.Join(dir, "func.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `:.*$`)
+	line := key + ": " + value
+	var out string
+	if re.Match(b) {
+		out = re.ReplaceAllString(string(b), line)
+	} else {
+		out = strings.TrimRight(string(b), "\n") + "\n" + line + "\n"
+	}
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

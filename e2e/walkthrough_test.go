@@ -1,0 +1,102 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hearthfn/hearth/api"
+)
+
+// TestWalkthrough is the README's walk-through: init -> deploy -> invoke (CLI and plain HTTP) ->
+// edit the handler -> deploy -> the new answer -> list, inspect -> delete.
+func TestWalkthrough(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "hello")
+	for _, f := range []string{"func.yaml", "handler.go", "go.mod"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("init did not create %s: %v", f, err)
+		}
+	}
+
+	dep := s.must(t, dir, "deploy")
+	if !strings.Contains(dep.stdout, s.URL+"/invoke/hello") {
+		t.Fatalf("deploy did not print the function's URL:\n%s", dep.stdout)
+	}
+
+	inv := s.must(t, dir, "invoke", "hello", "-d", `{"name":"Ada"}`)
+	if !strings.Contains(inv.stdout, "Hello, Ada!") {
+		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
+	}
+
+	resp, err := http.Post(s.URL+"/invoke/hello", "application/json", strings.NewReader(`{"name":"Ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hello, Ada!") {
+		t.Fatalf("plain HTTP call: %d %q", resp.StatusCode, body)
+	}
+
+	// Edit the handler: the greeting changes, and the redeploy builds a new version.
+	path := filepath.Join(dir, "handler.go")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "Hello, ") {
+		t.Fatalf("the scaffold's handler has no %q to edit:\n%s", "Hello, ", src)
+	}
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "Hello, ", "Howdy, ")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, dir, "deploy")
+	inv = s.must(t, dir, "invoke", "hello", "-d", `{"name":"Ada"}`)
+	if !strings.Contains(inv.stdout, "Howdy, Ada!") {
+		t.Fatalf("after the redeploy invoke printed %q, want the new greeting", inv.stdout)
+	}
+
+	// A redeploy of unchanged source reuses the image.
+	again := s.must(t, dir, "deploy", "-o", "json")
+	var fn api.Function
+	if err := json.Unmarshal([]byte(again.stdout), &fn); err != nil {
+		t.Fatalf("deploy -o json: %v\n%s", err, again.stdout)
+	}
+	if fn.Version.Number != 3 || fn.Name != "hello" {
+		t.Fatalf("third deploy: got version %d of %q", fn.Version.Number, fn.Name)
+	}
+
+	list := s.must(t, dir, "list")
+	if !strings.Contains(list.stdout, "hello") {
+		t.Fatalf("list does not show hello:\n%s", list.stdout)
+	}
+	var fns api.FunctionList
+	if err := json.Unmarshal([]byte(s.must(t, dir, "list", "-o", "json").stdout), &fns); err != nil || len(fns.Items) != 1 {
+		t.Fatalf("list -o json: %v %+v", err, fns)
+	}
+
+	insp := s.must(t, dir, "inspect", "hello", "-o", "json")
+	var got api.Function
+	if err := json.Unmarshal([]byte(insp.stdout), &got); err != nil {
+		t.Fatalf("inspect -o json: %v\n%s", err, insp.stdout)
+	}
+	if got.Pool == nil || len(got.Pool.Instances) == 0 {
+		t.Fatalf("inspect shows no instance after calls: %+v", got.Pool)
+	}
+	if got.Version.Spec.Runtime != "go" || !strings.HasPrefix(got.Version.Image, "hearth/hello:") {
+		t.Fatalf("inspect: runtime %q image %q", got.Version.Spec.Runtime, got.Version.Image)
+	}
+
+	s.must(t, dir, "delete", "hello")
+	line := s.fails(t, dir, "invoke", "hello")
+	if !strings.Contains(line, "not found") {
+		t.Fatalf("invoke after delete: %q, want a not-found error", line)
+	}
+}

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/builder/buildctx"
+	"github.com/hearthfn/hearth/runtimes/funcfile"
+	"github.com/hearthfn/hearth/scheduler/store"
+)
+
+// classify is the one table from errors to HTTP statuses and API error codes. It returns the
+// message to show, which for internal errors hides nothing the operator needs: the log has it.
+func classify(err error) (status int, code, field, msg string) {
+	var fe *funcfile.FieldError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, api.CodeInvalid, fe.Field, err.Error()
+	case errors.Is(err, funcfile.ErrInvalid), errors.Is(err, builder.ErrInvalidSource), errors.Is(err, buildctx.ErrInvalidArchive):
+		return http.StatusBadRequest, api.CodeInvalid, "", err.Error()
+	case errors.Is(err, builder.ErrUnknownRuntime):
+		return http.StatusBadRequest, api.CodeInvalid, "runtime", err.Error()
+	case errors.As(err, &tooBig), errors.Is(err, buildctx.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, api.CodeTooLarge, "", err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, api.CodeNotFound, "", err.Error()
+	case errors.Is(err, builder.ErrBuildFailed):
+		return http.StatusUnprocessableEntity, api.CodeBuildFailed, "", err.Error()
+	case errors.Is(err, builder.ErrUnavailable), errors.Is(err, driver.ErrUnavailable):
+		return http.StatusServiceUnavailable, api.CodeUnavailable, "", err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, api.CodeTimeout, "", err.Error()
+	}
+	return http.StatusInternalServerError, api.CodeInternal, "", "internal error: " + err.Error()
+}
+
+// fail answers a request with err's status and error body, logging what is not the caller's
+// fault.
+func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, field, msg := classify(err)
+	if status >= 500 {
+		h.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeError(w, status, code, msg, field)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+	writeJSON(w, status, api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: msg, Field: field}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func uploadTooLarge(limit int64) string {
+	return fmt.Sprintf("the upload is larger than the limit of %d MiB: list big files that are not needed at run time in .hearthignore", limit>>20)
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/hearthfn/hearth/api"
+)
+
+// Registry is what the function endpoints need.
+type Registry interface {
+	Deploy(ctx context.Context, name string, src io.Reader, progress func(string)) (api.Function, bool, error)
+	Get(ctx context.Context, name string) (api.Function, error)
+	List(ctx context.Context) ([]api.Function, error)
+	Versions(ctx context.Context, name string) ([]api.Version, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// Invoker serves calls to functions (scheduler/router).
+type Invoker interface {
+	Invoke(w http.ResponseWriter, r *http.Request, function, path string)
+}
+
+// Deps are the handlers' collaborators.
+type Deps struct {
+	Registry Registry
+	Invoker  Invoker
+	// Info reports the server's state for GET /v1/info.
+	Info func(ctx context.Context) api.Info
+	// UI serves the dashboard under /ui/.
+	UI http.Handler
+	// MaxUploadBytes bounds a deploy's compressed upload (413 above it).
+	MaxUploadBytes int64
+	Log            *slog.Logger
+}
+
+// New returns the server's whole HTTP handler.
+func New(d Deps) http.Handler {
+	if d.MaxUploadBytes <= 0 {
+		d.MaxUploadBytes = 64 << 20
+	}
+	h := &handlers{Deps: d}
+	r := mux.NewRouter()
+	// UseEncodedPath keeps %2F in an invoke path as it was sent.
+	r.UseEncodedPath()
+	r.NotFoundHandler = http.HandlerFunc(h.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
+
+	v1 := r.PathPrefix("/v1").Subrouter()
+	v1.HandleFunc("/info", h.info).Methods(http.MethodGet)
+	v1.HandleFunc("/functions", h.listFunctions).Methods(http.MethodGet)
+	v1.HandleFunc("/functions/{name}", h.getFunction).Methods(http.MethodGet)
+	v1.HandleFunc("/functions/{name}", h.deleteFunction).Methods(http.MethodDelete)
+	v1.HandleFunc("/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
+	v1.HandleFunc("/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
+
+	r.HandleFunc("/invoke/{name}", h.invoke)
+	r.HandleFunc("/invoke/{name}/{rest:.*}", h.invoke)
+
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	if d.UI != nil {
+		r.PathPrefix("/ui/").Handler(d.UI)
+		r.Handle("/", http.RedirectHandler("/ui/", http.StatusFound))
+	}
+	return r
+}
+
+type handlers struct {
+	Deps
+}
+
+func (h *handlers) invoke(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	h.Invoker.Invoke(w, r, vars["name"], "/"+vars["rest"])
+}
+
+func (h *handlers) info(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.Info(r.Context()))
+}
+
+func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, "")
+}
+
+func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, api.CodeInvalid, r.Method+" is not allowed on "+r.URL.Path, "")
+}

@@ -1,0 +1,192 @@
+// Package registry is the function registry: it deploys new versions (unpack the upload, read
+// func.yaml, build the image, record the version, roll it out to the pool), and answers what is
+// deployed. It holds the rules; the store keeps the data and the pool runs the instances.
+//
+// Where to read next: scheduler/httpapi (the REST handlers that call it), builder (how images are
+// made), scheduler/pool (Apply and Remove).
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"io"
+
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/builder/buildctx"
+	"github.com/hearthfn/hearth/runtimes/funcfile"
+	"github.com/hearthfn/hearth/scheduler/store"
+)
+
+// FuncFile is the name of the function description at the root of an upload.
+const FuncFile = "func.yaml"
+
+// Pool is the slice of the pool the registry drives.
+type Pool interface {
+	Apply(fn api.Function)
+	Remove(name string)
+	Status(name string) (api.PoolStatus, bool)
+}
+
+// Config configures the registry.
+type Config struct {
+	// BaseURL is the server's public URL; a function's URL is BaseURL/invoke/<name>.
+	BaseURL string
+	// MaxSourceBytes bounds an unpacked upload.
+	MaxSourceBytes int64
+	// WorkDir holds unpacked uploads while they build; each build gets its own temp dir in it.
+	WorkDir string
+}
+
+// Registry deploys and describes functions.
+type Registry struct {
+	cfg     Config
+	store   store.FunctionStore
+	builder builder.Builder
+	pool    Pool
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per-function deploy/delete locks; guarded by mu
+}
+
+// New returns a registry.
+func New(cfg Config, st store.FunctionStore, b builder.Builder, p Pool, log *slog.Logger) *Registry {
+	if cfg.MaxSourceBytes <= 0 {
+		cfg.MaxSourceBytes = 64 << 20
+	}
+	return &Registry{cfg: cfg, store: st, builder: b, pool: p, log: log, locks: map[string]*sync.Mutex{}}
+}
+
+// Restore hands every stored function to the pool; the server calls it once at start.
+func (r *Registry) Restore(ctx context.Context) error {
+	fns, err := r.store.ListFunctions(ctx)
+	if err != nil {
+		return fmt.Errorf("load functions: %w", err)
+	}
+	for _, fn := range fns {
+		r.pool.Apply(fn)
+	}
+	return nil
+}
+
+// Deploy builds the source archive src (a gzip tar with func.yaml at its root) into a new
+// version of the function name and rolls it out. Build log lines go to progress as they come.
+// It returns the function and whether the image was reused without building. Errors:
+// funcfile.ErrInvalid (with a *funcfile.FieldError) for a bad func.yaml or a name that does not
+// match, buildctx's errors for a bad or oversized archive, and builder's errors. When the build
+// fails the previous version keeps serving.
+func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progress func(string)) (api.Function, bool, error) {
+	if err := funcfile.ValidateName(name); err != nil {
+		return api.Function{}, false, err
+	}
+	unlock := r.lock(name)
+	defer unlock()
+
+	if err := os.MkdirAll(r.cfg.WorkDir, 0o755); err != nil {
+		return api.Function{}, false, err
+	}
+	dir, err := os.MkdirTemp(r.cfg.WorkDir, "deploy-"+name+"-")
+	if err != nil {
+		return api.Function{}, false, err
+	}
+	defer os.RemoveAll(dir)
+	if err := buildctx.Extract(src, dir, r.cfg.MaxSourceBytes); err != nil {
+		return api.Function{}, false, err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, FuncFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return api.Function{}, false, &funcfile.FieldError{Field: FuncFile, Reason: "the upload has no func.yaml at its root: run hearth deploy in the function's directory"}
+	} else if err != nil {
+		return api.Function{}, false, err
+	}
+	spec, err := funcfile.Parse(raw)
+	if err != nil {
+		return api.Function{}, false, err
+	}
+	if spec.Name != name {
+		return api.Function{}, false, &funcfile.FieldError{Field: "name",
+			Reason: fmt.Sprintf("func.yaml names the function %q but it is being deployed as %q", spec.Name, name)}
+	}
+
+	res, err := r.builder.Build(ctx, builder.Request{Function: name, Runtime: spec.Runtime, Source: os.DirFS(dir), Progress: progress})
+	if err != nil {
+		return api.Function{}, false, err
+	}
+	fn, err := r.store.AddVersion(ctx, name, api.Version{Image: res.Image, SourceHash: res.Hash, Spec: spec, CreatedAt: time.Now()})
+	if err != nil {
+		return api.Function{}, false, fmt.Errorf("record new version of %s: %w", name, err)
+	}
+	r.pool.Apply(fn)
+	r.log.Info("deployed", "function", name, "version", fn.Version.Number, "image", res.Image, "cached", res.Cached)
+	return r.decorate(fn), res.Cached, nil
+}
+
+// Get returns a function with its pool. Errors: store.ErrNotFound.
+func (r *Registry) Get(ctx context.Context, name string) (api.Function, error) {
+	fn, err := r.store.GetFunction(ctx, name)
+	if err != nil {
+		return api.Function{}, err
+	}
+	fn = r.decorate(fn)
+	if st, ok := r.pool.Status(name); ok {
+		fn.Pool = &st
+	}
+	return fn, nil
+}
+
+// List returns every function, sorted by name.
+func (r *Registry) List(ctx context.Context) ([]api.Function, error) {
+	fns, err := r.store.ListFunctions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range fns {
+		fns[i] = r.decorate(fns[i])
+	}
+	return fns, nil
+}
+
+// Versions returns a function's versions, newest first. Errors: store.ErrNotFound.
+func (r *Registry) Versions(ctx context.Context, name string) ([]api.Version, error) {
+	return r.store.ListVersions(ctx, name)
+}
+
+// Delete removes a function: its instances stop after their calls in flight, and its versions
+// are forgotten. Errors: store.ErrNotFound.
+func (r *Registry) Delete(ctx context.Context, name string) error {
+	unlock := r.lock(name)
+	defer unlock()
+	if err := r.store.DeleteFunction(ctx, name); err != nil {
+		return err
+	}
+	r.pool.Remove(name)
+	r.log.Info("deleted", "function", name)
+	return nil
+}
+
+func (r *Registry) decorate(fn api.Function) api.Function {
+	fn.URL = r.cfg.BaseURL + "/invoke/" + fn.Name
+	fn.Version.Spec = fn.Version.Spec.WithDefaults()
+	return fn
+}
+
+// lock serialises deploys and deletes of one function; different functions proceed in parallel.
+func (r *Registry) lock(name string) (unlock func()) {
+	r.mu.Lock()
+	l := r.locks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		r.locks[name] = l
+	}
+	r.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}

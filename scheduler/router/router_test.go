@@ -1,0 +1,233 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/instance"
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/runtimes/contract"
+	"github.com/hearthfn/hearth/scheduler/pool"
+)
+
+// httpNode starts each instance as an httptest server running handler.
+type httpNode struct {
+	handler http.Handler
+	err     error
+	mu      sync.Mutex
+	servers map[string]*httptest.Server
+	starts  int
+}
+
+func (n *httpNode) StartInstance(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
+	if n.err != nil {
+		return instance.Instance{}, n.err
+	}
+	s := httptest.NewServer(n.handler)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.servers[spec.ID] = s
+	n.starts++
+	return instance.Instance{ID: spec.ID, Endpoint: strings.TrimPrefix(s.URL, "http://")}, nil
+}
+
+func (n *httpNode) StopInstance(ctx context.Context, id string) error {
+	n.mu.Lock()
+	s := n.servers[id]
+	delete(n.servers, id)
+	n.mu.Unlock()
+	if s != nil {
+		s.CloseClientConnections()
+		s.Close()
+	}
+	return nil
+}
+
+func (n *httpNode) startCount() int { n.mu.Lock(); defer n.mu.Unlock(); return n.starts }
+
+// instanceHandler echoes, sleeps on /sleep, and reports a crash like a shim does on /crash.
+func instanceHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/sleep":
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		case "/crash":
+			w.Header().Set(contract.HeaderFailed, "true")
+			contract.WriteError(w, http.StatusInternalServerError, contract.CodeHandlerError, "boom")
+			return
+		}
+		w.Header().Set("X-Path", r.URL.Path)
+		w.Header().Set("X-Query", r.URL.RawQuery)
+		w.Header().Set("X-Call", r.Header.Get(contract.HeaderCallID))
+		w.Header().Set("X-Deadline", r.Header.Get(contract.HeaderDeadline))
+		w.WriteHeader(http.StatusCreated)
+		io.Copy(w, r.Body)
+	})
+}
+
+func setup(t *testing.T, spec api.FunctionSpec, cfg Config) (*httptest.Server, *httpNode) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
+	var rt *Router
+	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	spec.Name = "echo"
+	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: spec}})
+	rt = New(p, cfg, log)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest := strings.TrimPrefix(r.URL.Path, "/invoke/echo")
+		if rest == "" {
+			rest = "/"
+		}
+		name := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/invoke/"), "/", 2)[0]
+		rt.Invoke(w, r, name, rest)
+	}))
+	t.Cleanup(func() {
+		front.Close()
+		p.Shutdown()
+	})
+	return front, n
+}
+
+func errorCode(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	var body api.ErrorBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("error body is not JSON: %v", err)
+	}
+	if body.Error.Message == "" {
+		t.Fatalf("error body has no message: %+v", body)
+	}
+	return body.Error.Code
+}
+
+func TestPassesRequestAndResponseThrough(t *testing.T) {
+	front, _ := setup(t, api.FunctionSpec{}, Config{})
+	resp, err := http.Post(front.URL+"/invoke/echo/some/path?x=1&y=2", "text/plain", strings.NewReader("hello body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated || string(body) != "hello body" {
+		t.Fatalf("got %d %q, want 201 and the echoed body", resp.StatusCode, body)
+	}
+	if p, q := resp.Header.Get("X-Path"), resp.Header.Get("X-Query"); p != "/some/path" || q != "x=1&y=2" {
+		t.Fatalf("instance saw path %q query %q", p, q)
+	}
+	if id := resp.Header.Get(contract.HeaderCallID); id == "" || id != resp.Header.Get("X-Call") {
+		t.Fatalf("call id not passed to the instance and back: %q vs %q", id, resp.Header.Get("X-Call"))
+	}
+	if _, err := time.Parse(time.RFC3339Nano, resp.Header.Get("X-Deadline")); err != nil {
+		t.Fatalf("deadline header: %v", err)
+	}
+}
+
+func TestUnknownFunctionIs404(t *testing.T) {
+	front, _ := setup(t, api.FunctionSpec{}, Config{})
+	resp, err := http.Get(front.URL + "/invoke/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || errorCode(t, resp) != api.CodeNotFound {
+		t.Fatalf("got %d, want 404 not_found", resp.StatusCode)
+	}
+}
+
+func TestTimeoutIs504AndReplacesInstance(t *testing.T) {
+	front, n := setup(t, api.FunctionSpec{Timeout: api.Duration(100 * time.Millisecond)}, Config{})
+	resp, err := http.Get(front.URL + "/invoke/echo/sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || errorCode(t, resp) != api.CodeTimeout {
+		t.Fatalf("got %d, want 504 timeout", resp.StatusCode)
+	}
+	resp2, err := http.Get(front.URL + "/invoke/echo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if n.startCount() != 2 {
+		t.Fatalf("started %d instances, want 2 (the timed-out one replaced)", n.startCount())
+	}
+}
+
+func TestCrashReportedByShimReplacesInstance(t *testing.T) {
+	front, n := setup(t, api.FunctionSpec{}, Config{})
+	resp, err := http.Get(front.URL + "/invoke/echo/crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || errorCode(t, resp) != api.CodeHandlerError {
+		t.Fatalf("got %d, want the shim's 500 handler_error", resp.StatusCode)
+	}
+	if resp.Header.Get(contract.HeaderFailed) != "" {
+		t.Fatalf("the internal %s header reached the caller", contract.HeaderFailed)
+	}
+	resp2, err := http.Get(front.URL + "/invoke/echo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if n.startCount() != 2 {
+		t.Fatalf("started %d instances, want 2 (the crashed one replaced)", n.startCount())
+	}
+}
+
+func TestBodyOverLimitIs413(t *testing.T) {
+	front, n := setup(t, api.FunctionSpec{}, Config{MaxBodyBytes: 1024})
+	resp, err := http.Post(front.URL+"/invoke/echo", "text/plain", bytes.NewReader(make([]byte, 2048)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || errorCode(t, resp) != api.CodeTooLarge {
+		t.Fatalf("got %d, want 413 too_large", resp.StatusCode)
+	}
+	if n.startCount() != 0 {
+		t.Fatalf("an instance was started for a call refused on its size")
+	}
+	// Without a Content-Length the limit is enforced while the body streams.
+	req, _ := http.NewRequest(http.MethodPost, front.URL+"/invoke/echo", io.MultiReader(bytes.NewReader(make([]byte, 4096))))
+	req.ContentLength = -1
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	if resp2.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked body over the limit: got %d, want 413", resp2.StatusCode)
+	}
+}
+
+func TestEngineDownIs503(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := &httpNode{err: errors.Join(errors.New("cannot reach Docker"), driver.ErrUnavailable)}
+	p := pool.New(n, pool.Config{}, log)
+	defer p.Shutdown()
+	p.Apply(api.Function{Name: "f", Version: api.Version{Number: 1, Spec: api.FunctionSpec{Name: "f"}}})
+	rt := New(p, Config{}, log)
+	rec := httptest.NewRecorder()
+	rt.Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/f", nil), "f", "/")
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cannot reach Docker") {
+		t.Fatalf("got %d %s, want 503 naming the cause", rec.Code, rec.Body.String())
+	}
+}

@@ -1,0 +1,206 @@
+// Package server assembles the scheduler role: store, node, pool, registry, router and the HTTP
+// API, and runs them until its context ends. It takes its parts ready-made (the driver, the
+// builder): cmd/hearth is where implementations are chosen and flags are read.
+//
+// Where to read next: scheduler/httpapi (the endpoints), scheduler/pool, scheduler/registry.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/node"
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/scheduler/httpapi"
+	"github.com/hearthfn/hearth/scheduler/pool"
+	"github.com/hearthfn/hearth/scheduler/registry"
+	"github.com/hearthfn/hearth/scheduler/router"
+	"github.com/hearthfn/hearth/scheduler/store/sqlstore"
+)
+
+// Config is the server's configuration; cmd/hearth fills it from flags and the environment.
+type Config struct {
+	// Addr is the listen address, e.g. "127.0.0.1:8080".
+	Addr string
+	// PublicURL is how clients reach the server; it defaults to http://Addr.
+	PublicURL string
+	// DataDir holds the store, the node's id and build scratch space.
+	DataDir string
+	// Version is the server's build version, reported by /v1/info.
+	Version string
+	// EngineHint names the engine the driver talks to ("unix:///var/run/docker.sock"), for
+	// error messages.
+	EngineHint string
+
+	MaxBodyBytes   int64
+	MaxUploadBytes int64
+	AcquireTimeout time.Duration
+	// ShutdownGrace bounds how long calls in flight may finish at shutdown.
+	ShutdownGrace time.Duration
+}
+
+// Deps are the parts the server runs on.
+type Deps struct {
+	// Driver runs instances on the server's own node (server --dev).
+	Driver  driver.Driver
+	Builder builder.Builder
+	// UI serves the dashboard; nil for none.
+	UI  http.Handler
+	Log *slog.Logger
+	// Ready, when set, receives the address the server listens on once it accepts connections.
+	Ready func(addr string)
+}
+
+// Run serves until ctx ends, then drains HTTP, stops every instance and closes the store.
+func Run(ctx context.Context, cfg Config, d Deps) error {
+	log := d.Log
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 30 * time.Second
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "hearth.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	nodeID, err := loadNodeID(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another hearth server running? choose another with --addr)", cfg.Addr, err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+
+	n := node.New(node.Config{ID: nodeID}, d.Driver, log)
+	checkEngine(ctx, n, cfg, log)
+
+	var rt *router.Router
+	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout}, log)
+	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, p, log)
+	if err := reg.Restore(ctx); err != nil {
+		return err
+	}
+
+	handler := httpapi.New(httpapi.Deps{
+		Registry:       reg,
+		Invoker:        rt,
+		Info:           infoFunc(n, cfg),
+		UI:             d.UI,
+		MaxUploadBytes: cfg.MaxUploadBytes,
+		Log:            log,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		_ = p.Run(poolCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("hearth server listening", "url", cfg.PublicURL, "node", nodeID, "data_dir", cfg.DataDir)
+	if d.Ready != nil {
+		d.Ready(ln.Addr().String())
+	}
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down: draining calls in flight", "grace", cfg.ShutdownGrace)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopPool()
+	<-poolDone
+	log.Info("server stopped; all instances removed")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// checkEngine says at start whether the node's engine can be reached, and removes what an
+// earlier run of this node left behind. The server runs either way: when the engine comes up
+// later, calls work; until then the API answers 503 with the reason.
+func checkEngine(ctx context.Context, n *node.Node, cfg Config, log *slog.Logger) {
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := n.Info(ictx)
+	if err != nil {
+		log.Error("the container engine is not reachable: deploy and invoke will answer 503 until it is; start Docker (scripts/docker.sh) and the server picks it up",
+			"engine", cfg.EngineHint, "error", err)
+		return
+	}
+	log.Info("container engine ready", "driver", info.Driver.Name, "version", info.Driver.Version)
+	removed, err := n.Reconcile(ictx)
+	if err != nil {
+		log.Error("could not remove leftover instances", "error", err)
+	} else if removed > 0 {
+		log.Info("removed leftover instances of an earlier run", "count", removed)
+	}
+}
+
+func infoFunc(n *node.Node, cfg Config) func(context.Context) api.Info {
+	return func(ctx context.Context) api.Info {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		info := api.Info{Version: cfg.Version, Ready: true}
+		ni, err := n.Info(ctx)
+		info.Node = ni.ID
+		if err != nil {
+			info.Ready, info.Problem = false, err.Error()
+			return info
+		}
+		info.Driver = ni.Driver.Name + " " + ni.Driver.Version
+		return info
+	}
+}
+
+// loadNodeID returns this data directory's node id, creating it on first use. Keeping it across
+// restarts lets the node recognise, and remove, instances a killed server left behind.
+func loadNodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	host, _ := os.Hostname()
+	id := "node-" + hex.EncodeToString(r[:])
+	if host != "" {
+		id = strings.ToLower(host) + "-" + hex.EncodeToString(r[:])
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("save node id: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,191 @@
+// Package sqlstore implements the scheduler's store on SQLite through a pure-Go driver
+// (modernc.org/sqlite: no cgo, so hearth stays one static binary). The schema lives in ordered,
+// embedded SQL migrations applied at Open.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	db *sql.DB
+}
+
+// Open opens (creating when missing) the SQLite database at path and brings its schema up to
+// date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create store directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and a single connection keeps the
+	// per-connection pragmas (foreign keys) in force for every statement.
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// AddVersion implements store.FunctionStore.
+func (s *Store) AddVersion(ctx context.Context, name string, v api.Version) (api.Function, error) {
+	spec, err := json.Marshal(v.Spec)
+	if err != nil {
+		return api.Function{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return api.Function{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	now := v.CreatedAt
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var next int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE function = ?`, name).Scan(&next); err != nil {
+		return api.Function{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO functions (name, current_version, created_at, updated_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT(name) DO UPDATE SET current_version = excluded.current_version, updated_at = excluded.updated_at`,
+		name, next, now.UnixNano(), now.UnixNano()); err != nil {
+		return api.Function{}, fmt.Errorf("save function %s: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO versions (function, number, image, source_hash, spec, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, name, next, v.Image, v.SourceHash, string(spec), now.UnixNano()); err != nil {
+		return api.Function{}, fmt.Errorf("save version %d of %s: %w", next, name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return api.Function{}, err
+	}
+	return s.GetFunction(ctx, name)
+}
+
+const selectFunction = `SELECT f.name, f.created_at, f.updated_at,
+	v.number, v.image, v.source_hash, v.spec, v.created_at
+	FROM functions f JOIN versions v ON v.function = f.name AND v.number = f.current_version`
+
+// GetFunction implements store.FunctionStore.
+func (s *Store) GetFunction(ctx context.Context, name string) (api.Function, error) {
+	row := s.db.QueryRowContext(ctx, selectFunction+` WHERE f.name = ?`, name)
+	f, err := scanFunction(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Function{}, fmt.Errorf("function %q: %w", name, store.ErrNotFound)
+	}
+	return f, err
+}
+
+// ListFunctions implements store.FunctionStore.
+func (s *Store) ListFunctions(ctx context.Context) ([]api.Function, error) {
+	rows, err := s.db.QueryContext(ctx, selectFunction+` ORDER BY f.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []api.Function{}
+	for rows.Next() {
+		f, err := scanFunction(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// ListVersions implements store.FunctionStore.
+func (s *Store) ListVersions(ctx context.Context, name string) ([]api.Version, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, image, source_hash, spec, created_at
+		FROM versions WHERE function = ? ORDER BY number DESC`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []api.Version{}
+	for rows.Next() {
+		var v api.Version
+		if err := scanVersion(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("function %q: %w", name, store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// DeleteFunction implements store.FunctionStore.
+func (s *Store) DeleteFunction(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM functions WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete function %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("function %q: %w", name, store.ErrNotFound)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanFunction(row scanner) (api.Function, error) {
+	var (
+		f                  api.Function
+		created, updated   int64
+		vnum, vcreated     int64
+		image, hash, specs string
+	)
+	if err := row.Scan(&f.Name, &created, &updated, &vnum, &image, &hash, &specs, &vcreated); err != nil {
+		return api.Function{}, err
+	}
+	f.CreatedAt, f.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	f.Version = api.Version{Number: int(vnum), Image: image, SourceHash: hash, CreatedAt: time.Unix(0, vcreated).UTC()}
+	if err := json.Unmarshal([]byte(specs), &f.Version.Spec); err != nil {
+		return api.Function{}, fmt.Errorf("decode spec of %s: %w", f.Name, err)
+	}
+	return f, nil
+}
+
+func scanVersion(row scanner, v *api.Version) error {
+	var (
+		num, created int64
+		specs        string
+	)
+	if err := row.Scan(&num, &v.Image, &v.SourceHash, &specs, &created); err != nil {
+		return err
+	}
+	v.Number, v.CreatedAt = int(num), time.Unix(0, created).UTC()
+	return json.Unmarshal([]byte(specs), &v.Spec)
+}

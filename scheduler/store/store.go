@@ -1,0 +1,47 @@
+// Package store is the scheduler's persistent state: functions and their versions. The
+// interfaces are small so that each consumer can declare the slice it needs; sqlstore implements
+// them on SQLite, and storetest is the conformance suite any implementation must pass.
+//
+// Where to read next: scheduler/store/sqlstore (SQLite, migrations), scheduler/registry (the
+// main consumer).
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/hearthfn/hearth/api"
+)
+
+var (
+	// ErrNotFound: no function (or version) with that name.
+	ErrNotFound = errors.New("not found")
+)
+
+// FunctionStore keeps functions and their versions. A function exists while it has at least one
+// version; its current version is the newest one.
+type FunctionStore interface {
+	// AddVersion records a new version of the function name, creating the function when it does
+	// not exist, and makes it current. The version number is assigned here (one more than the
+	// newest, starting at 1); v.Number is ignored. It returns the function as it now is.
+	AddVersion(ctx context.Context, name string, v api.Version) (api.Function, error)
+
+	// GetFunction returns a function with its current version. ErrNotFound when unknown.
+	GetFunction(ctx context.Context, name string) (api.Function, error)
+
+	// ListFunctions returns every function, sorted by name.
+	ListFunctions(ctx context.Context) ([]api.Function, error)
+
+	// ListVersions returns a function's versions, newest first. ErrNotFound when unknown.
+	ListVersions(ctx context.Context, name string) ([]api.Version, error)
+
+	// DeleteFunction removes a function and all its versions. ErrNotFound when unknown.
+	DeleteFunction(ctx context.Context, name string) error
+}
+
+// Store is everything the scheduler persists.
+type Store interface {
+	FunctionStore
+	io.Closer
+}
