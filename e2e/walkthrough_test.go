@@ -63,14 +63,14 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("after the redeploy invoke printed %q, want the new greeting", inv.stdout)
 	}
 
-	// A redeploy of unchanged source reuses the image.
+	// A redeploy of unchanged source builds nothing and keeps the current version serving.
 	again := s.must(t, dir, "deploy", "-o", "json")
 	var fn api.Function
 	if err := json.Unmarshal([]byte(again.stdout), &fn); err != nil {
 		t.Fatalf("deploy -o json: %v\n%s", err, again.stdout)
 	}
-	if fn.Version.Number != 3 || fn.Name != "hello" {
-		t.Fatalf("third deploy: got version %d of %q", fn.Version.Number, fn.Name)
+	if fn.Version.Number != 2 || fn.Name != "hello" {
+		t.Fatalf("unchanged redeploy: got version %d of %q, want version 2 kept", fn.Version.Number, fn.Name)
 	}
 
 	list := s.must(t, dir, "list")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -12,27 +13,33 @@ import (
 // newDriverCmd is the hidden `hearth __driver <name>`: the built-in drivers, served as plugins to
 // a hearth process that started this one. Run by hand it refuses (no handshake cookie).
 func newDriverCmd() *cobra.Command {
-	var dockerHost, logLevel string
+	cfg := docker.DefaultConfig()
+	var logLevel string
 	cmd := &cobra.Command{
-		Use:       "__driver docker",
-		Short:     "Serve a built-in driver plugin (started by hearth itself)",
-		Hidden:    true,
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"docker"},
+		Use:    "__driver docker",
+		Short:  "Serve a built-in driver plugin (started by hearth itself)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log, err := newLogger(logLevel)
+			if args[0] != docker.Name {
+				return fmt.Errorf("no built-in driver %q: the built-in drivers are: %s", args[0], docker.Name)
+			}
+			level, err := parseLevel(logLevel)
 			if err != nil {
 				return err
 			}
-			_ = log
-			d, err := docker.New(docker.Config{Host: dockerHost})
+			// Never stdout: go-plugin's handshake owns it.
+			logger := plugin.NewLogger(os.Stderr, level)
+			cfg.Logger = logger
+			d, err := docker.New(cfg)
 			if err != nil {
 				return err
 			}
-			return plugin.Serve(args[0], d, plugin.NewLogger(os.Stderr, logLevel))
+			defer d.Close()
+			return plugin.Serve(docker.Name, d, logger)
 		},
 	}
-	cmd.Flags().StringVar(&dockerHost, "docker-host", defaultDockerHost(), "the Docker Engine to drive")
+	cmd.Flags().StringVar(&cfg.Host, "docker-host", defaultDockerHost(), "the Docker Engine to drive")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

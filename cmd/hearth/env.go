@@ -30,11 +30,19 @@ func envDefaults(cmd *cobra.Command) error {
 
 // newLogger returns the process's structured logger on stderr.
 func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func parseLevel(level string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return l, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return l, nil
 }
 
 // byteSize is a flag value in bytes that reads "10MiB", "512KiB", "1GiB" or a plain number.

@@ -29,7 +29,7 @@ func main() {
 		Stdin:         os.Stdin,
 		Getenv:        os.Getenv,
 		Version:       version,
-		Runtimes:      catalogAdapter{catalog},
+		Runtimes:      cli.CatalogRuntimes(catalog),
 		ParseFuncFile: funcfile.Parse,
 		PackDir:       buildctx.PackDir,
 	})
@@ -37,23 +37,4 @@ func main() {
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)
-}
-
-// catalogAdapter gives the CLI the runtime catalog in the shape init needs.
-type catalogAdapter struct{ c *runtimes.Catalog }
-
-func (a catalogAdapter) Names() []string {
-	var names []string
-	for _, r := range a.c.List() {
-		names = append(names, r.Name)
-	}
-	return names
-}
-
-func (a catalogAdapter) WriteScaffold(runtime, function, dir string) error {
-	r, err := a.c.Lookup(runtime)
-	if err != nil {
-		return err
-	}
-	return r.WriteScaffold(dir, function)
 }

@@ -10,13 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
-
-	"io"
 
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/builder"
@@ -119,6 +119,12 @@ func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progr
 	res, err := r.builder.Build(ctx, builder.Request{Function: name, Runtime: spec.Runtime, Source: os.DirFS(dir), Progress: progress})
 	if err != nil {
 		return api.Function{}, false, err
+	}
+	// Deploying exactly what already serves changes nothing: no new version, and the warm
+	// instances keep serving instead of being drained for an identical replacement.
+	if cur, err := r.store.GetFunction(ctx, name); err == nil && cur.Version.Image == res.Image && reflect.DeepEqual(cur.Version.Spec, spec) {
+		r.log.Info("deployed unchanged; current version kept", "function", name, "version", cur.Version.Number)
+		return r.decorate(cur), true, nil
 	}
 	fn, err := r.store.AddVersion(ctx, name, api.Version{Image: res.Image, SourceHash: res.Hash, Spec: spec, CreatedAt: time.Now()})
 	if err != nil {

@@ -1,0 +1,346 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/instance"
+)
+
+const (
+	// namePrefix makes an instance's container name: "hearth-<id>". Besides marking the
+	// container as hearth's, it keeps a name lookup from ever matching a container ID prefix
+	// (IDs are hex; "h" is not).
+	namePrefix = "hearth-"
+	// labelPort records the instance's port on its container, because the list API does not
+	// return a container's environment and List must report endpoints too.
+	labelPort = "hearth.port"
+	// defaultPort is the function contract's default $PORT (runtimes/contract.DefaultPort);
+	// drivers do not import the runtimes tree.
+	defaultPort = 8080
+)
+
+// hostnameLabel matches the ids usable as a container's hostname (an RFC 1123 label).
+var hostnameLabel = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+
+func containerName(id string) string { return namePrefix + id }
+
+// Start creates and starts the container "hearth-<id>" on the configured network and returns
+// its IP there as the endpoint. It removes the container again if anything after the create
+// fails, and also when the create itself ran out of time, because Docker may have created it
+// anyway.
+func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
+	if spec.ID == "" {
+		return instance.Instance{}, errors.New("start: empty instance id")
+	}
+	if spec.Port == 0 {
+		spec.Port = defaultPort
+	}
+	name := containerName(spec.ID)
+	cfg, hostCfg := d.containerConfig(spec)
+
+	octx, cancel := d.opCtx(ctx)
+	created, err := d.api.ContainerCreate(octx, cfg, hostCfg, nil, nil, name)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			d.removeQuietly(ctx, name)
+		}
+		return instance.Instance{}, d.createErr(ctx, err, spec)
+	}
+	for _, w := range created.Warnings {
+		d.cfg.Logger.Warn("docker create warning", "instance", spec.ID, "warning", w)
+	}
+	inst, err := d.startCreated(ctx, spec, created.ID)
+	if err != nil {
+		d.removeQuietly(ctx, created.ID)
+		return instance.Instance{}, err
+	}
+	return inst, nil
+}
+
+// createErr explains a failed create. Docker answers "not found" for a missing image and for a
+// missing network alike, so the image is looked up to tell ErrImageNotFound from a
+// misconfigured node.
+func (d *Driver) createErr(ctx context.Context, err error, spec instance.Spec) error {
+	notFound := error(nil)
+	if isNotFound(err) {
+		octx, cancel := d.opCtx(ctx)
+		_, ierr := d.api.ImageInspect(octx, spec.Image)
+		cancel()
+		if isNotFound(ierr) {
+			notFound = driver.ErrImageNotFound
+		}
+	}
+	return d.wrapErr(ctx, err, notFound, "start %s: create container from %s", spec.ID, spec.Image)
+}
+
+// startCreated starts a created container and reads back its endpoint and start time.
+func (d *Driver) startCreated(ctx context.Context, spec instance.Spec, containerID string) (instance.Instance, error) {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	if err := d.api.ContainerStart(octx, containerID, container.StartOptions{}); err != nil {
+		return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s", spec.ID)
+	}
+	info, err := d.api.ContainerInspect(octx, containerID)
+	if err != nil {
+		return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s: inspect", spec.ID)
+	}
+	st := d.statusFromInspect(spec.ID, info)
+	if st.Instance.Endpoint == "" {
+		return instance.Instance{}, fmt.Errorf("start %s: container has no address on network %q (state %s, exit code %d)",
+			spec.ID, d.cfg.Network, st.State, st.ExitCode)
+	}
+	return st.Instance, nil
+}
+
+// containerConfig translates a spec into Docker's create options.
+func (d *Driver) containerConfig(spec instance.Spec) (*container.Config, *container.HostConfig) {
+	labels := maps.Clone(spec.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[instance.LabelOwner] = instance.OwnerValue
+	labels[instance.LabelInstance] = spec.ID
+	labels[labelPort] = strconv.Itoa(spec.Port)
+	if _, ok := labels[instance.LabelFunction]; !ok && spec.Function != "" {
+		labels[instance.LabelFunction] = spec.Function
+	}
+	if _, ok := labels[instance.LabelVersion]; !ok && spec.Version != 0 {
+		labels[instance.LabelVersion] = strconv.Itoa(spec.Version)
+	}
+
+	env := maps.Clone(spec.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["PORT"] = strconv.Itoa(spec.Port) // set last: the contract's PORT wins over spec.Env
+	envList := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		envList = append(envList, k+"="+env[k])
+	}
+
+	cfg := &container.Config{Image: spec.Image, Env: envList, Labels: labels}
+	if hostnameLabel.MatchString(spec.ID) {
+		// The instance can tell which one it is (and tests which one answered).
+		cfg.Hostname = spec.ID
+	}
+	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(d.cfg.Network)}
+	hostCfg.Memory = spec.Resources.MemoryMB << 20
+	hostCfg.NanoCPUs = spec.Resources.CPUMilli * 1_000_000
+	return cfg, hostCfg
+}
+
+// removeQuietly force-removes a container that must not be left behind, on a ctx of its own:
+// the caller's may be what just ended. Failures are logged, not returned: the node's
+// reconciliation removes whatever carries the owner label and is unknown to it.
+func (d *Driver) removeQuietly(ctx context.Context, nameOrID string) {
+	rctx, cancel := d.opCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	err := d.api.ContainerRemove(rctx, nameOrID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !isNotFound(err) {
+		d.cfg.Logger.Warn("cannot remove container after a failed start", "container", nameOrID, "error", err)
+	}
+}
+
+// Pause freezes the instance's container (docker pause).
+func (d *Driver) Pause(ctx context.Context, id string) error {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	if err := d.api.ContainerPause(octx, containerName(id)); err != nil {
+		return d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "pause %s", id)
+	}
+	return nil
+}
+
+// Resume thaws the instance's container (docker unpause).
+func (d *Driver) Resume(ctx context.Context, id string) error {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	if err := d.api.ContainerUnpause(octx, containerName(id)); err != nil {
+		return d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "resume %s", id)
+	}
+	return nil
+}
+
+// Stop sends SIGTERM, gives the container grace (Config.StopGrace when grace is 0) before
+// SIGKILL, and removes it. A paused container is thawed first: frozen, it could not act on
+// SIGTERM and would always use up the whole grace.
+func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error {
+	if grace == 0 {
+		grace = d.cfg.StopGrace
+	}
+	name := containerName(id)
+	octx, cancel := d.opCtx(ctx)
+	info, err := d.api.ContainerInspect(octx, name)
+	if err == nil && info.State != nil && info.State.Paused {
+		err = d.api.ContainerUnpause(octx, name)
+	}
+	cancel()
+	if err != nil {
+		return d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "stop %s", id)
+	}
+
+	secs := int(math.Ceil(grace.Seconds()))
+	sctx, cancel := context.WithTimeout(ctx, grace+d.cfg.OpTimeout)
+	err = d.api.ContainerStop(sctx, name, container.StopOptions{Timeout: &secs})
+	cancel()
+	if err != nil {
+		return d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "stop %s", id)
+	}
+
+	octx, cancel = d.opCtx(ctx)
+	defer cancel()
+	err = d.api.ContainerRemove(octx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !isNotFound(err) { // not found: a concurrent Stop removed it; same outcome
+		return d.wrapErr(ctx, err, nil, "stop %s: remove", id)
+	}
+	return nil
+}
+
+// Inspect reports the container's state.
+func (d *Driver) Inspect(ctx context.Context, id string) (instance.Status, error) {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	info, err := d.api.ContainerInspect(octx, containerName(id))
+	if err != nil {
+		return instance.Status{}, d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "inspect %s", id)
+	}
+	return d.statusFromInspect(id, info), nil
+}
+
+// List reports every instance container carrying the hearth owner label, running or not. Its
+// StartedAt is the container's creation time: the list API has no start time.
+//
+// It also requires the instance label, which Start always sets: labels of an image reach the
+// containers made from it, so the builder's intermediate build containers carry the owner label
+// too, and must not be mistaken for (and reconciled away as) unknown instances.
+func (d *Driver) List(ctx context.Context) ([]instance.Status, error) {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	containers, err := d.api.ContainerList(octx, container.ListOptions{
+		All: true,
+		Filters: filters.NewArgs(
+			filters.Arg("label", instance.LabelOwner+"="+instance.OwnerValue),
+			filters.Arg("label", instance.LabelInstance),
+		),
+	})
+	if err != nil {
+		return nil, d.wrapErr(ctx, err, nil, "list")
+	}
+	list := make([]instance.Status, 0, len(containers))
+	for _, c := range containers {
+		list = append(list, d.statusFromSummary(c))
+	}
+	return list, nil
+}
+
+func (d *Driver) statusFromInspect(id string, info container.InspectResponse) instance.Status {
+	st := instance.Status{Instance: instance.Instance{ID: id, DriverRef: info.ID}, State: instance.StateUnknown}
+	if info.Config != nil {
+		st.Labels = info.Config.Labels
+		st.Function = st.Labels[instance.LabelFunction]
+	}
+	if s := info.State; s != nil {
+		st.State = stateOf(s.Status, s.Paused)
+		st.ExitCode = s.ExitCode
+		st.OOMKilled = s.OOMKilled
+		st.Reason = s.Error
+		if st.Reason == "" && s.OOMKilled {
+			st.Reason = "killed: out of memory"
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s.StartedAt); err == nil && t.Year() > 1 {
+			st.Instance.StartedAt = t
+		}
+	}
+	if info.NetworkSettings != nil {
+		if ep := info.NetworkSettings.Networks[d.cfg.Network]; ep != nil {
+			st.Instance.Endpoint = d.endpoint(ep.IPAddress, st.Labels)
+		}
+	}
+	if d.cfg.Network == "host" {
+		st.Instance.Endpoint = d.endpoint("", st.Labels)
+	}
+	return st
+}
+
+func (d *Driver) statusFromSummary(c container.Summary) instance.Status {
+	st := instance.Status{
+		Instance: instance.Instance{ID: c.Labels[instance.LabelInstance], DriverRef: c.ID, StartedAt: time.Unix(c.Created, 0)},
+		Function: c.Labels[instance.LabelFunction],
+		State:    stateOf(c.State, false),
+		Labels:   c.Labels,
+	}
+	if st.State == instance.StateExited {
+		st.ExitCode = exitCodeFromStatus(c.Status)
+	}
+	switch {
+	case d.cfg.Network == "host":
+		st.Instance.Endpoint = d.endpoint("", c.Labels)
+	case c.NetworkSettings != nil:
+		if ep := c.NetworkSettings.Networks[d.cfg.Network]; ep != nil {
+			st.Instance.Endpoint = d.endpoint(ep.IPAddress, c.Labels)
+		}
+	}
+	return st
+}
+
+// endpoint joins a container IP (127.0.0.1 on the host network) and the port recorded in its
+// labels; it is empty while the container has no IP (created, exited).
+func (d *Driver) endpoint(ip string, labels map[string]string) string {
+	if d.cfg.Network == "host" {
+		ip = "127.0.0.1"
+	}
+	port := labels[labelPort]
+	if ip == "" || port == "" {
+		return ""
+	}
+	return net.JoinHostPort(ip, port)
+}
+
+// stateOf maps Docker's container states to the driver's.
+func stateOf(status string, paused bool) instance.State {
+	switch status {
+	case container.StateCreated, container.StateRestarting:
+		return instance.StateStarting
+	case container.StateRunning:
+		if paused {
+			return instance.StatePaused
+		}
+		return instance.StateRunning
+	case container.StatePaused:
+		return instance.StatePaused
+	case container.StateExited, container.StateDead, container.StateRemoving:
+		return instance.StateExited
+	}
+	return instance.StateUnknown
+}
+
+// exitCodeFromStatus reads the code from a list entry's status text, "Exited (137) 5 seconds
+// ago": the list API carries no exit code field, and an inspect per container would make List
+// cost one call per instance.
+func exitCodeFromStatus(status string) int {
+	rest, ok := strings.CutPrefix(status, "Exited (")
+	if !ok {
+		return 0
+	}
+	code, _, ok := strings.Cut(rest, ")")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(code)
+	return n
+}

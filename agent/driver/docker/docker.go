@@ -1,0 +1,165 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hearthfn/hearth/agent/driver"
+)
+
+// Name is the driver's name: its Fingerprint name and its plugin dispense name.
+const Name = "docker"
+
+// dockerAPI is the part of the Docker client the driver uses. It exists so that unit tests can
+// script the engine's answers (errors above all) without a daemon; *client.Client implements it.
+type dockerAPI interface {
+	Info(ctx context.Context) (system.Info, error)
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error)
+	ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerPause(ctx context.Context, id string) error
+	ContainerUnpause(ctx context.Context, id string) error
+	ContainerStop(ctx context.Context, id string, opts container.StopOptions) error
+	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
+	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
+	Close() error
+}
+
+// Driver runs instances as containers on one Docker Engine. It keeps no state of its own: the
+// engine's containers, found by name and label, are the truth, so a restarted node (or a second
+// Driver) sees the same instances. It is safe for concurrent use.
+type Driver struct {
+	cfg Config
+	api dockerAPI
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New returns a driver for the engine at cfg.Host; zero fields of cfg take their defaults. It
+// does not contact the engine: an unreachable engine shows up as ErrUnavailable from the first
+// call (Fingerprint, typically).
+func New(cfg Config) (*Driver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c, err := client.NewClientWithOpts(client.WithHost(cfg.Host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker driver: host %q: %w", cfg.Host, err)
+	}
+	return newWithAPI(cfg, c), nil
+}
+
+func newWithAPI(cfg Config, api dockerAPI) *Driver {
+	return &Driver{cfg: cfg.withDefaults(), api: api}
+}
+
+// Close releases the client's connections. Instances keep running.
+func (d *Driver) Close() error { return d.api.Close() }
+
+// opCtx bounds one non-streaming Docker call (see Config.OpTimeout).
+func (d *Driver) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.cfg.OpTimeout)
+}
+
+// Fingerprint reports the engine's version, the node's CPUs and memory as allocatable, and the
+// tagged images present.
+func (d *Driver) Fingerprint(ctx context.Context) (driver.Fingerprint, error) {
+	octx, cancel := d.opCtx(ctx)
+	defer cancel()
+	info, err := d.api.Info(octx)
+	if err != nil {
+		return driver.Fingerprint{}, d.wrapErr(ctx, err, nil, "fingerprint")
+	}
+	images, err := d.api.ImageList(octx, image.ListOptions{})
+	if err != nil {
+		return driver.Fingerprint{}, d.wrapErr(ctx, err, nil, "fingerprint: list images")
+	}
+	var tags []string
+	for _, img := range images {
+		for _, t := range img.RepoTags {
+			if t != "<none>:<none>" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	slices.Sort(tags)
+	fp := driver.Fingerprint{
+		Name:         Name,
+		Version:      info.ServerVersion,
+		Capabilities: driver.Capabilities{Pause: true, Logs: true},
+		Images:       slices.Compact(tags),
+	}
+	fp.Allocatable.CPUMilli = int64(info.NCPU) * 1000
+	fp.Allocatable.MemoryMB = info.MemTotal >> 20
+	return fp, nil
+}
+
+// EnsureImage returns at once when ref is present and pulls it otherwise. Any failed pull is
+// ErrImageNotFound, with Docker's reason in the message (no such image, no registry reachable,
+// no access), except an unreachable engine (ErrUnavailable) and the end of ctx.
+func (d *Driver) EnsureImage(ctx context.Context, ref string) error {
+	octx, cancel := d.opCtx(ctx)
+	_, err := d.api.ImageInspect(octx, ref)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if !isNotFound(err) {
+		return d.wrapErr(ctx, err, nil, "ensure image %s", ref)
+	}
+	pctx, cancel := context.WithTimeout(ctx, d.cfg.PullTimeout)
+	defer cancel()
+	rc, err := d.api.ImagePull(pctx, ref, image.PullOptions{})
+	if err == nil {
+		err = drainPull(rc)
+		_ = rc.Close()
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil || isUnreachable(err) {
+		return d.wrapErr(ctx, err, nil, "pull %s", ref)
+	}
+	return fmt.Errorf("pull %s: %w: %v", ref, driver.ErrImageNotFound, err)
+}
+
+// drainPull reads a pull's progress stream to its end: Docker reports a failed pull inside the
+// stream, after a 200, so the error is only known once it is read.
+func drainPull(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if msg.ErrorDetail.Message != "" {
+			return errors.New(msg.ErrorDetail.Message)
+		}
+		if msg.Error != "" {
+			return errors.New(msg.Error)
+		}
+	}
+}

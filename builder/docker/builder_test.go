@@ -1,0 +1,305 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
+	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/runtimes"
+)
+
+// fakeEngine is an in-memory engine: images are a set of tags, a build records its options and
+// context and answers with a canned output.
+type fakeEngine struct {
+	mu       sync.Mutex
+	images   map[string]bool
+	output   string // the build's JSON output; an "error" in it means the build fails
+	builds   []build.ImageBuildOptions
+	contexts [][]byte
+}
+
+func newFakeEngine(images ...string) *fakeEngine {
+	f := &fakeEngine{images: map[string]bool{}, output: `{"stream":"Successfully built 1\n"}`}
+	for _, i := range images {
+		f.images[i] = true
+	}
+	return f
+}
+
+func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.images[ref] {
+		return image.InspectResponse{ID: "sha256:" + ref}, nil
+	}
+	return image.InspectResponse{}, fmt.Errorf("no such image %s: %w", ref, cerrdefs.ErrNotFound)
+}
+
+func (f *fakeEngine) ImageBuild(_ context.Context, r io.Reader, opts build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return build.ImageBuildResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.builds = append(f.builds, opts)
+	f.contexts = append(f.contexts, data)
+	if !strings.Contains(f.output, `"error"`) {
+		for _, tag := range opts.Tags {
+			f.images[tag] = true
+		}
+	}
+	return build.ImageBuildResponse{Body: io.NopCloser(strings.NewReader(f.output))}, nil
+}
+
+func (f *fakeEngine) Close() error { return nil }
+
+const goBuildImage = "hearth/go-build:1.26.8"
+
+func fakeBuilder(f *fakeEngine) *Builder {
+	return &Builder{api: f, catalog: runtimes.New(), host: "unix:///fake.sock", repo: "hearth"}
+}
+
+func helloSource() fstest.MapFS {
+	return fstest.MapFS{
+		"go.mod":     {Data: []byte("module hello\n\ngo 1.26\n")},
+		"handler.go": {Data: []byte("package handler\n")},
+		"func.yaml":  {Data: []byte("name: hello\nruntime: go\n")},
+	}
+}
+
+func TestBuildRendersAndTags(t *testing.T) {
+	f := newFakeEngine(goBuildImage)
+	var lines []string
+	res, err := fakeBuilder(f).Build(context.Background(), builder.Request{
+		Function: "hello", Runtime: "go", Source: helloSource(),
+		Progress: func(l string) { lines = append(lines, l) },
+	})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if res.Cached || len(res.Hash) != 64 || res.Image != "hearth/hello:"+res.Hash[:16] {
+		t.Fatalf("Result = %+v", res)
+	}
+	if !reflect.DeepEqual(lines, []string{"Successfully built 1"}) {
+		t.Fatalf("progress = %q", lines)
+	}
+	opts := f.builds[0]
+	if opts.Version != build.BuilderV1 || !opts.Remove || !opts.ForceRemove ||
+		opts.Dockerfile != runtimes.DockerfilePath || !reflect.DeepEqual(opts.Tags, []string{res.Image}) ||
+		opts.Labels["hearth.function"] != "hello" || opts.Labels["hearth.owner"] != "hearth" {
+		t.Fatalf("build options = %+v", opts)
+	}
+	files := tarFiles(t, f.contexts[0])
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	want := []string{".hearth/Dockerfile", "func.yaml", "go.mod", "handler.go", "hearthmain/main.go"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("context = %v, want %v", names, want)
+	}
+	if !strings.Contains(files[".hearth/Dockerfile"], "FROM "+goBuildImage+" AS build") {
+		t.Fatalf("Dockerfile:\n%s", files[".hearth/Dockerfile"])
+	}
+	if !strings.Contains(files["hearthmain/main.go"], `function "hello"`) {
+		t.Fatal("shim does not import the function's module")
+	}
+}
+
+func TestBuildCachedAndHashes(t *testing.T) {
+	f := newFakeEngine(goBuildImage)
+	b := fakeBuilder(f)
+	ctx := context.Background()
+	req := builder.Request{Function: "hello", Runtime: "go", Source: helloSource()}
+	first, err := b.Build(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := b.Build(ctx, req)
+	if err != nil || !second.Cached || second.Image != first.Image || len(f.builds) != 1 {
+		t.Fatalf("second build = %+v, %v (builds: %d)", second, err, len(f.builds))
+	}
+	changed := helloSource()
+	changed["handler.go"] = &fstest.MapFile{Data: []byte("package handler // changed\n")}
+	third, err := b.Build(ctx, builder.Request{Function: "hello", Runtime: "go", Source: changed})
+	if err != nil || third.Cached || third.Hash == first.Hash {
+		t.Fatalf("changed build = %+v, %v", third, err)
+	}
+	other, err := b.Build(ctx, builder.Request{Function: "hello-two", Runtime: "go", Source: helloSource()})
+	if err != nil || other.Cached || !strings.HasPrefix(other.Image, "hearth/hello-two:") {
+		t.Fatalf("other function = %+v, %v", other, err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	noMod := helloSource()
+	delete(noMod, "go.mod")
+	escaping := helloSource()
+	escaping["link"] = &fstest.MapFile{Data: []byte("../../etc/passwd"), Mode: os.ModeSymlink}
+	tests := []struct {
+		name   string
+		engine *fakeEngine
+		req    builder.Request
+		want   []error
+		parts  []string
+	}{
+		{"unknown runtime", newFakeEngine(goBuildImage),
+			builder.Request{Function: "hello", Runtime: "cobol", Source: helloSource()},
+			[]error{builder.ErrUnknownRuntime, runtimes.ErrUnknownRuntime}, []string{`"cobol"`, "known runtimes: go"}},
+		{"bad function name", newFakeEngine(goBuildImage),
+			builder.Request{Function: "Hello_", Runtime: "go", Source: helloSource()},
+			[]error{builder.ErrInvalidSource}, []string{"function name"}},
+		{"no source", newFakeEngine(goBuildImage),
+			builder.Request{Function: "hello", Runtime: "go"},
+			[]error{builder.ErrInvalidSource}, []string{"no source"}},
+		{"no go.mod", newFakeEngine(goBuildImage),
+			builder.Request{Function: "hello", Runtime: "go", Source: noMod},
+			[]error{builder.ErrInvalidSource, runtimes.ErrInvalidSource}, []string{"go.mod", "go mod init hello"}},
+		{"symlink out of the source", newFakeEngine(goBuildImage),
+			builder.Request{Function: "hello", Runtime: "go", Source: escaping},
+			[]error{builder.ErrInvalidSource}, []string{"symlink link"}},
+		{"build image missing", newFakeEngine(),
+			builder.Request{Function: "hello", Runtime: "go", Source: helloSource()},
+			[]error{builder.ErrUnavailable, ErrBuildImageMissing}, []string{goBuildImage, "hearth images bootstrap"}},
+		{"build fails", &fakeEngine{images: map[string]bool{goBuildImage: true},
+			output: `{"stream":"Step 6/9 : RUN go\n./handler.go:9:2: undefined: foo\n"}{"error":"returned a non-zero code: 1"}`},
+			builder.Request{Function: "hello", Runtime: "go", Source: helloSource()},
+			[]error{builder.ErrBuildFailed}, []string{"./handler.go:9:2: undefined: foo"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fakeBuilder(tt.engine).Build(context.Background(), tt.req)
+			for _, w := range tt.want {
+				if !errors.Is(err, w) {
+					t.Errorf("error %v is not %v", err, w)
+				}
+			}
+			for _, p := range tt.parts {
+				if err == nil || !strings.Contains(err.Error(), p) {
+					t.Errorf("error %v lacks %q", err, p)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildUnavailable(t *testing.T) {
+	host := "unix://" + filepath.Join(t.TempDir(), "no-docker.sock")
+	b, err := New(Config{Host: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, err = b.Build(context.Background(), builder.Request{Function: "hello", Runtime: "go", Source: helloSource()})
+	if !errors.Is(err, builder.ErrUnavailable) || !strings.Contains(err.Error(), host) {
+		t.Fatalf("Build against a missing engine = %v, want ErrUnavailable naming %s", err, host)
+	}
+	_, _, err = b.EnsureGoImage(context.Background(), fakeGoroot(t, "go1.26.8"), nil)
+	if !errors.Is(err, builder.ErrUnavailable) {
+		t.Fatalf("EnsureGoImage against a missing engine = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestBuildCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b, err := New(Config{Host: "unix://" + filepath.Join(t.TempDir(), "no-docker.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, err = b.Build(ctx, builder.Request{Function: "hello", Runtime: "go", Source: helloSource()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Build with a cancelled ctx = %v", err)
+	}
+}
+
+func TestEnsureGoImage(t *testing.T) {
+	goroot := fakeGoroot(t, "go1.26.8")
+	f := newFakeEngine()
+	b := fakeBuilder(f)
+	img, built, err := b.EnsureGoImage(context.Background(), goroot, nil)
+	if err != nil || !built || img != goBuildImage {
+		t.Fatalf("EnsureGoImage = %q, %v, %v", img, built, err)
+	}
+	files := tarFiles(t, f.contexts[0])
+	for _, want := range []string{"Dockerfile", "go/VERSION", "go/bin/go", "go/src/fmt/print.go"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("context lacks %s", want)
+		}
+	}
+	for _, skipped := range []string{"go/test/x.go", "go/api/go1.txt", "go/src/fmt/testdata/t.txt"} {
+		if _, ok := files[skipped]; ok {
+			t.Errorf("context has %s", skipped)
+		}
+	}
+	if !strings.Contains(files["Dockerfile"], `RUN ["go", "build", "-trimpath", "std"]`) {
+		t.Errorf("Dockerfile:\n%s", files["Dockerfile"])
+	}
+	if _, built, err := b.EnsureGoImage(context.Background(), goroot, nil); err != nil || built || len(f.builds) != 1 {
+		t.Fatalf("second EnsureGoImage built again (built=%v, err=%v)", built, err)
+	}
+	if _, _, err := b.EnsureGoImage(context.Background(), fakeGoroot(t, "go1.25.0"), nil); err == nil ||
+		!strings.Contains(err.Error(), "go1.25.0") {
+		t.Fatalf("EnsureGoImage with the wrong Go = %v", err)
+	}
+	if _, _, err := b.EnsureGoImage(context.Background(), t.TempDir(), nil); err == nil {
+		t.Fatal("EnsureGoImage of an empty folder succeeded")
+	}
+}
+
+func fakeGoroot(t *testing.T, version string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"VERSION": version + "\ntime 2026-01-01T00:00:00Z\n", "bin/go": "#!", "src/fmt/print.go": "package fmt",
+		"test/x.go": "x", "api/go1.txt": "x", "src/fmt/testdata/t.txt": "x",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func tarFiles(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			files[hdr.Name] = string(b)
+		}
+	}
+}

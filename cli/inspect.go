@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/cli/output"
+)
+
+func (a *app) inspectCmd() *cobra.Command {
+	var (
+		r      remote
+		format output.Format
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect NAME",
+		Short: "Show a function's configuration and its instances",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runInspect(cmd.Context(), cmd, r, args[0], format)
+		},
+	}
+	cmd.Flags().VarP(&format, "output", "o", "output format: text or json")
+	r.addFlag(cmd)
+	return cmd
+}
+
+func (a *app) runInspect(ctx context.Context, cmd *cobra.Command, r remote, name string, format output.Format) error {
+	c, err := a.client(r)
+	if err != nil {
+		return err
+	}
+	f, err := c.GetFunction(ctx, name)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if format == output.JSON {
+		return output.WriteJSON(out, f)
+	}
+	now := a.opts.Now()
+	if err := output.WriteFields(out, functionFields(f, c.InvokeURL(f.Name), now)); err != nil {
+		return err
+	}
+	return writeInstances(out, f.Pool, now)
+}
+
+// functionFields describes f for people. The spec is shown with the server's defaults filled
+// in, since those are the values the function runs with.
+func functionFields(f api.Function, url string, now time.Time) []output.Field {
+	s := f.Version.Spec.WithDefaults()
+	version := strconv.Itoa(f.Version.Number)
+	if s.Label != "" {
+		version += " (" + s.Label + ")"
+	}
+	cpu := "no limit"
+	if s.CPUMilli > 0 {
+		cpu = fmt.Sprintf("%dm", s.CPUMilli)
+	}
+	fields := []output.Field{
+		{Name: "Name", Value: f.Name},
+		{Name: "Version", Value: version},
+		{Name: "Runtime", Value: s.Runtime},
+		{Name: "Handler", Value: s.Handler},
+		{Name: "Image", Value: f.Version.Image},
+		{Name: "URL", Value: url},
+		{Name: "Memory", Value: fmt.Sprintf("%d MB", s.MemoryMB)},
+		{Name: "CPU", Value: cpu},
+		{Name: "Timeout", Value: s.Timeout.String()},
+		{Name: "Idle timeout", Value: s.IdleTimeout.String()},
+		{Name: "Concurrency", Value: strconv.Itoa(s.Concurrency)},
+		{Name: "Instances", Value: fmt.Sprintf("min %d, max %d", s.MinInstances, s.MaxInstances)},
+		// Only the keys: values are often secrets, and inspect output ends up in tickets.
+		{Name: "Env", Value: strings.Join(slices.Sorted(maps.Keys(s.Env)), ", ")},
+		{Name: "Created", Value: timeAndAge(f.CreatedAt, now)},
+		{Name: "Updated", Value: timeAndAge(f.UpdatedAt, now)},
+	}
+	return fields
+}
+
+func timeAndAge(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339) + " (" + output.Ago(now, t) + ")"
+}
+
+// writeInstances writes the pool's instances as a table after a blank line.
+func writeInstances(w io.Writer, p *api.PoolStatus, now time.Time) error {
+	if p == nil || len(p.Instances) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo instances running.")
+		return err
+	}
+	fmt.Fprintln(w)
+	t := output.NewTable(w, "instance", "version", "state", "endpoint", "in flight", "started", "last used")
+	for _, i := range p.Instances {
+		t.Row(i.ID, i.Version, i.State, i.Endpoint, i.InFlight, output.Ago(now, i.StartedAt), output.Ago(now, i.LastUsed))
+	}
+	return t.Flush()
+}

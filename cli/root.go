@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hearthfn/hearth/api/client"
+)
+
+// NewRoot returns the root "hearth" command with the client commands attached. The caller may
+// add more commands (server, agent) with AddCommand before running it through Execute.
+func NewRoot(opts Options) *cobra.Command {
+	a := &app{opts: opts.withDefaults()}
+	root := &cobra.Command{
+		Use:   "hearth",
+		Short: "Run functions as containers on your own machines",
+		Long: `hearth runs functions as containers on your own machines.
+
+Write a handler, deploy it, and call it over HTTP:
+
+  hearth init --runtime go hello
+  cd hello && hearth deploy
+  hearth invoke hello -d '{"name":"world"}'
+
+The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + `);
+--api overrides it for one command.`,
+		Version: a.opts.Version,
+		// Execute prints errors (and usage only when the arguments were wrong), so cobra
+		// must print neither.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          rootArgs,
+		// Cobra applies its default distance only on its own unknown-command path, which
+		// rootArgs replaces.
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetOut(a.opts.Stdout)
+	root.SetErr(a.opts.Stderr)
+	if a.opts.Stdin != nil {
+		root.SetIn(a.opts.Stdin)
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err: err}
+	})
+	root.AddCommand(
+		a.initCmd(),
+		a.deployCmd(),
+		a.invokeCmd(),
+		a.listCmd(),
+		a.inspectCmd(),
+		a.deleteCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// app is what every command shares: the options, with their defaults filled in.
+type app struct {
+	opts Options
+}
+
+// path resolves p against Options.Dir.
+func (a *app) path(p string) string {
+	if a.opts.Dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(a.opts.Dir, p)
+}
+
+// remote is the --api flag of a command that talks to the server.
+type remote struct {
+	api string
+}
+
+// addFlag registers --api on cmd. Each client command has its own flag rather than a
+// persistent one on the root, so that commands added by cmd/hearth (server, agent) do not
+// show a flag that means nothing to them.
+func (r *remote) addFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.api, "api", "", "hearth server URL (default $HEARTH_API, else "+DefaultAPI+")")
+}
+
+// client returns an API client for the server chosen by --api, else HEARTH_API, else
+// DefaultAPI.
+func (a *app) client(r remote, extra ...client.Option) (*client.Client, error) {
+	u, source := r.api, "--api"
+	if u == "" {
+		u, source = a.opts.Getenv("HEARTH_API"), "HEARTH_API"
+	}
+	if u == "" {
+		u, source = DefaultAPI, "the default server URL"
+	}
+	var opts []client.Option
+	if a.opts.HTTPClient != nil {
+		opts = append(opts, client.WithHTTPClient(a.opts.HTTPClient))
+	}
+	c, err := client.New(u, append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return c, nil
+}
+
+// rootArgs rejects an unknown command. Cobra's own check does the same but returns an error
+// that Execute could not tell from a failure of a command.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(": did you mean %q?", s[0])
+	}
+	return usageErrorf("%s", msg)
+}
+
+// exactArgs accepts exactly the named positional arguments, and says which are missing or
+// extra in the words of the command's usage line.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usageErrorf("%s needs %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
+		case len(args) > len(names):
+			return usageErrorf("%s takes %d argument(s), got extra %q", cmd.CommandPath(), len(names), strings.Join(args[len(names):], " "))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,146 @@
+package runtimes
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const handlerSrc = "package handler\n\nimport \"net/http\"\n\nfunc Handle(w http.ResponseWriter, r *http.Request) {}\n"
+
+func goRuntime(t *testing.T) Runtime {
+	t.Helper()
+	rt, err := New().Lookup("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func TestPrepareGo(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        fstest.MapFS
+		wantModule string
+		wantVendor bool
+		wantErr    string // substring; empty means success
+	}{
+		{"simple module", fstest.MapFS{
+			"go.mod": {Data: []byte("module example.com/hello\n\ngo 1.26\n")}, "h.go": {Data: []byte(handlerSrc)},
+		}, "example.com/hello", false, ""},
+		{"quoted module path and comment", fstest.MapFS{
+			"go.mod": {Data: []byte("// my fn\nmodule \"hello\" // the function\n")}, "h.go": {Data: []byte(handlerSrc)},
+		}, "hello", false, ""},
+		{"vendored", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "h.go": {Data: []byte(handlerSrc)},
+			"vendor/modules.txt": {Data: []byte("")},
+		}, "hello", true, ""},
+		{"generator in package main beside the handler", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "h.go": {Data: []byte(handlerSrc)},
+			"gen.go": {Data: []byte("//go:build ignore\n\npackage main\n")},
+		}, "hello", false, ""},
+		{"test files in package main are not counted", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "h.go": {Data: []byte(handlerSrc)},
+			"h_test.go": {Data: []byte("package main\n")},
+		}, "hello", false, ""},
+		{"no go.mod", fstest.MapFS{"h.go": {Data: []byte(handlerSrc)}}, "", false, "needs a go.mod"},
+		{"no module line", fstest.MapFS{
+			"go.mod": {Data: []byte("go 1.26\n")}, "h.go": {Data: []byte(handlerSrc)},
+		}, "", false, "no module line"},
+		{"root package is main", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "main.go": {Data: []byte("package main\n\nfunc main() {}\n")},
+		}, "", false, "package main"},
+		{"no go files at the root", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "sub/h.go": {Data: []byte(handlerSrc)},
+		}, "", false, "no .go files"},
+		{"shim folder taken", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "h.go": {Data: []byte(handlerSrc)},
+			"hearthmain/x.go": {Data: []byte("package main\n")},
+		}, "", false, "hearthmain/ is reserved"},
+		{"build folder taken", fstest.MapFS{
+			"go.mod": {Data: []byte("module hello\n")}, "h.go": {Data: []byte(handlerSrc)},
+			".hearth/Dockerfile": {Data: []byte("FROM scratch\n")},
+		}, "", false, ".hearth/ is reserved"},
+	}
+	rt := goRuntime(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := rt.Prepare("hello", tt.src)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Prepare = %v, want ErrInvalidSource containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Prepare: %v", err)
+			}
+			if d.Module != tt.wantModule || d.Vendor != tt.wantVendor || d.Function != "hello" ||
+				d.BuildImage != rt.BuildImage || d.ShimDir != "hearthmain" {
+				t.Fatalf("Prepare = %+v", d)
+			}
+		})
+	}
+}
+
+func TestRenderGo(t *testing.T) {
+	rt := goRuntime(t)
+	for _, vendor := range []bool{false, true} {
+		files, err := rt.Render(BuildData{Function: "hello", BuildImage: "hearth/go-build:test",
+			ShimDir: "hearthmain", Module: `example.com/odd"path`, Vendor: vendor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 2 || files[0].Path != DockerfilePath || files[1].Path != "hearthmain/main.go" {
+			t.Fatalf("Render paths = %v", paths(files))
+		}
+		df := string(files[0].Data)
+		mod := "-mod=mod"
+		if vendor {
+			mod = "-mod=vendor"
+		}
+		for _, want := range []string{
+			"FROM hearth/go-build:test AS build",
+			"hearth.function=hello",
+			mod,
+			"CGO_ENABLED=0", "GOPROXY=off",
+			`RUN ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/hearth-function", "./hearthmain"]`,
+			"FROM scratch",
+			"ENV PORT=8080",
+			`ENTRYPOINT ["/function"]`,
+		} {
+			if !strings.Contains(df, want) {
+				t.Errorf("Dockerfile lacks %q:\n%s", want, df)
+			}
+		}
+		for _, line := range strings.Split(df, "\n") {
+			if strings.HasPrefix(line, "RUN ") && !strings.HasPrefix(line, "RUN [") {
+				t.Errorf("RUN in shell form (the build image has no shell): %s", line)
+			}
+		}
+		shim := string(files[1].Data)
+		if !strings.Contains(shim, `function "example.com/odd\"path"`) {
+			t.Errorf("shim does not import the module as a quoted string:\n%s", shim)
+		}
+		if strings.Contains(shim, "{{") {
+			t.Error("shim has unrendered template actions")
+		}
+	}
+}
+
+func TestRenderMissingFieldIsAnError(t *testing.T) {
+	tmpl := fstest.MapFS{"Dockerfile.tmpl": {Data: []byte("FROM {{.Nope}}\n")}}
+	rt := Runtime{Name: "x", Template: tmpl}
+	if _, err := rt.Render(BuildData{}); err == nil {
+		t.Fatal("Render with an unknown field succeeded")
+	}
+}
+
+func paths(files []File) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Path)
+	}
+	return out
+}
