@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/builder/buildctx"
 )
 
 // call invokes a function over plain HTTP and returns status, body and the answering instance.
@@ -194,5 +195,20 @@ func TestDockerUnreachable(t *testing.T) {
 	}
 	if took := time.Since(began); took > 30*time.Second {
 		t.Fatalf("deploy without Docker took %s: it should fail promptly", took)
+	}
+
+	// The API itself answers 503 with the error body.
+	var archive bytes.Buffer
+	if err := buildctx.PackDir(&archive, dir); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Post(s.URL+"/v1/functions/nodocker/versions", "application/gzip", &archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || errorOf(t, string(b)).Code != api.CodeUnavailable {
+		t.Fatalf("deploy API without Docker: %d %s, want 503 unavailable", resp.StatusCode, b)
 	}
 }

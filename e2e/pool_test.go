@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// containersOf lists the containers running for a function, by label.
+func containersOf(t *testing.T, function string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-q", "--filter", "label=hearth.function="+function).Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestIdleInstanceIsStopped: an instance unused for idle_timeout is stopped and its container
+// removed; the next call starts a new one.
+func TestIdleInstanceIsStopped(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "dozy")
+	setFuncYAML(t, dir, "idle_timeout", "1s")
+	s.must(t, dir, "deploy")
+	if status, body, _ := call(t, s, "dozy", `{"name":"Ada"}`); status != http.StatusOK || body != "Hello, Ada!" {
+		t.Fatalf("call: %d %q", status, body)
+	}
+	if n := len(containersOf(t, "dozy")); n != 1 {
+		t.Fatalf("%d containers after the first call, want 1", n)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(containersOf(t, "dozy")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the idle instance was not stopped within 20 s (idle_timeout 1s)")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if status, body, _ := call(t, s, "dozy", `{"name":"Bo"}`); status != http.StatusOK || body != "Hello, Bo!" {
+		t.Fatalf("call after the idle stop: %d %q", status, body)
+	}
+}
+
+// TestRolloutFailsNoCallInFlight: a call in flight on version 1 finishes with version 1's answer
+// while version 2 is deployed; calls after the deploy get version 2; the old container goes.
+func TestRolloutFailsNoCallInFlight(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "roll")
+	writeHandler(t, dir, []string{"time"}, `	if r.URL.Query().Get("slow") != "" {
+		time.Sleep(3 * time.Second)
+	}
+	w.Write([]byte("v1"))`)
+	s.must(t, dir, "deploy")
+	if status, body, _ := call(t, s, "roll", ""); status != http.StatusOK || body != "v1" {
+		t.Fatalf("warm-up: %d %q", status, body)
+	}
+
+	var wg sync.WaitGroup
+	var slowStatus int
+	var slowBody string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		resp, err := http.Get(s.URL + "/invoke/roll?slow=1")
+		if err != nil {
+			slowBody = err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, resp.Body)
+		slowStatus, slowBody = resp.StatusCode, b.String()
+	}()
+	time.Sleep(300 * time.Millisecond) // let the slow call reach the instance
+
+	writeHandler(t, dir, nil, `	w.Write([]byte("v2"))`)
+	s.must(t, dir, "deploy")
+	if status, body, _ := call(t, s, "roll", ""); status != http.StatusOK || body != "v2" {
+		t.Fatalf("call after the rollout: %d %q, want v2", status, body)
+	}
+	wg.Wait()
+	if slowStatus != http.StatusOK || slowBody != "v1" {
+		t.Fatalf("the call in flight during the rollout got %d %q, want 200 v1", slowStatus, slowBody)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(containersOf(t, "roll")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("want only version 2's container after the rollout, have %v", containersOf(t, "roll"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
