@@ -21,4 +21,5 @@ const (
 	CodeHandlerError   = contract.CodeHandlerError
 	CodeInstanceFailed = "instance_failed" // 502: the instance died or could not start
 	CodeInternal       = "internal"        // 500
+	CodeCanceled       = "canceled"        // 499: the client closed the request first
 )

@@ -37,9 +37,15 @@ func classify(err error) (status int, code, field, msg string) {
 		return http.StatusServiceUnavailable, api.CodeUnavailable, "", err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, api.CodeTimeout, "", err.Error()
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer, and it is not the server's fault.
+		return statusClientClosed, api.CodeCanceled, "", err.Error()
 	}
 	return http.StatusInternalServerError, api.CodeInternal, "", "internal error: " + err.Error()
 }
+
+// statusClientClosed is nginx's 499: the client closed the request before the answer.
+const statusClientClosed = 499
 
 // fail answers a request with err's status and error body, logging what is not the caller's
 // fault.

@@ -43,6 +43,9 @@ func New(d Deps) http.Handler {
 	if d.MaxUploadBytes <= 0 {
 		d.MaxUploadBytes = 64 << 20
 	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	h := &handlers{Deps: d}
 	r := mux.NewRouter()
 	// UseEncodedPath keeps %2F in an invoke path as it was sent.
@@ -50,13 +53,14 @@ func New(d Deps) http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(h.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
 
-	v1 := r.PathPrefix("/v1").Subrouter()
-	v1.HandleFunc("/info", h.info).Methods(http.MethodGet)
-	v1.HandleFunc("/functions", h.listFunctions).Methods(http.MethodGet)
-	v1.HandleFunc("/functions/{name}", h.getFunction).Methods(http.MethodGet)
-	v1.HandleFunc("/functions/{name}", h.deleteFunction).Methods(http.MethodDelete)
-	v1.HandleFunc("/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
-	v1.HandleFunc("/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
+	// Full paths on the root router rather than a /v1 subrouter: with a subrouter, gorilla/mux
+	// answers 404 instead of 405 for a wrong method on all but the last route (gorilla/mux#751).
+	r.HandleFunc("/v1/info", h.info).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions", h.listFunctions).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}", h.getFunction).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}", h.deleteFunction).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
 
 	r.HandleFunc("/invoke/{name}", h.invoke)
 	r.HandleFunc("/invoke/{name}/{rest:.*}", h.invoke)
@@ -74,6 +78,8 @@ type handlers struct {
 }
 
 func (h *handlers) invoke(w http.ResponseWriter, r *http.Request) {
+	// The path stays as the caller encoded it (UseEncodedPath), so that %2F and friends reach the
+	// function as they were sent; Invoker takes an escaped path.
 	vars := mux.Vars(r)
 	h.Invoker.Invoke(w, r, vars["name"], "/"+vars["rest"])
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"sync"
 	"time"
 
@@ -89,7 +90,7 @@ type call struct {
 type callKey struct{}
 
 // Invoke serves one call to function, with path the part of the URL after the function's name
-// ("/" when there is none).
+// ("/" when there is none), escaped as the caller sent it.
 func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path string) {
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(rt.cfg.MaxBodyBytes))
@@ -129,8 +130,13 @@ func (rt *Router) rewrite(pr *httputil.ProxyRequest) {
 	c := pr.In.Context().Value(callKey{}).(*call)
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = c.lease.Endpoint()
-	pr.Out.URL.Path = c.path
-	pr.Out.URL.RawPath = ""
+	// c.path is escaped: keep it as RawPath so that "a%2Fb" stays one segment, and give Path
+	// its decoded form; url.URL uses RawPath when it is a valid encoding of Path.
+	if p, err := url.PathUnescape(c.path); err == nil {
+		pr.Out.URL.Path, pr.Out.URL.RawPath = p, c.path
+	} else {
+		pr.Out.URL.Path, pr.Out.URL.RawPath = c.path, ""
+	}
 	pr.Out.Host = c.lease.Endpoint()
 	pr.SetXForwarded()
 	pr.Out.Header.Set(contract.HeaderCallID, c.id)

@@ -231,3 +231,28 @@ func TestEngineDownIs503(t *testing.T) {
 		t.Fatalf("got %d %s, want 503 naming the cause", rec.Code, rec.Body.String())
 	}
 }
+
+// TestEscapedPathReachesInstanceOnce: the router takes the path escaped, as the caller sent it,
+// and the instance sees it escaped once: %20 decodes to a space, %2F stays inside one segment.
+func TestEscapedPathReachesInstanceOnce(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var got struct{ path, raw string }
+	n := &httpNode{handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.path, got.raw = r.URL.Path, r.URL.EscapedPath()
+	}), servers: map[string]*httptest.Server{}}
+	p := pool.New(n, pool.Config{}, log)
+	defer p.Shutdown()
+	p.Apply(api.Function{Name: "f", Version: api.Version{Number: 1, Spec: api.FunctionSpec{Name: "f"}}})
+	rt := New(p, Config{}, log)
+	for _, tt := range []struct{ escaped, path string }{
+		{"/a%20b", "/a b"},
+		{"/a%2Fb/c", "/a/b/c"},
+		{"/caf%C3%A9", "/café"},
+	} {
+		rec := httptest.NewRecorder()
+		rt.Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/f"+tt.escaped, nil), "f", tt.escaped)
+		if rec.Code != http.StatusOK || got.path != tt.path || got.raw != tt.escaped {
+			t.Errorf("%s: instance saw path %q (escaped %q), status %d; want %q", tt.escaped, got.path, got.raw, rec.Code, tt.path)
+		}
+	}
+}
