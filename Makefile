@@ -8,6 +8,11 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= $(HOME)/.hearth
 
+# Builds that fetch dependencies (npm) must trust the machine's CA bundle on networks that
+# inspect TLS; the server (and the e2e tests' servers) read it from the environment.
+HEARTH_BUILD_CA_BUNDLE ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+export HEARTH_BUILD_CA_BUNDLE
+
 .DEFAULT_GOAL := help
 
 .PHONY: help
@@ -33,6 +38,10 @@ run: images ## Run `hearth server --dev` on $(ADDR) with data in $(DATA_DIR)
 .PHONY: test
 test: images ## Run unit, integration and end-to-end tests (needs Docker: set up here)
 	HEARTH_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -tags 'integration e2e' ./...
+
+.PHONY: bench
+bench: images ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
+	$(GO) run ./bench -bin $(BIN)
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests only (no Docker)

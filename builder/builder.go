@@ -31,6 +31,8 @@ type Request struct {
 	Function string
 	// Runtime names the runtime template (runtimes.Catalog).
 	Runtime string
+	// Handler is func.yaml's handler; empty means the runtime's default_handler.
+	Handler string
 	// Source is the function's directory, already filtered by .hearthignore.
 	Source fs.FS
 	// Progress receives build log lines; it may be nil.

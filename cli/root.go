@@ -56,6 +56,7 @@ The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + 
 		a.inspectCmd(),
 		a.deleteCmd(),
 		a.versionCmd(),
+		a.runtimesCmd(),
 	)
 	return root
 }

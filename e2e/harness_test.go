@@ -180,10 +180,12 @@ func (s *server) fails(t *testing.T, dir string, args ...string) string {
 	return last
 }
 
-// newFunction scaffolds a Go function named name in a temp dir and returns its directory.
+// newFunction scaffolds a Go function named name in a temp dir and returns its directory. The
+// images built for it are removed when the test ends.
 func (s *server) newFunction(t *testing.T, name string) string {
 	t.Helper()
 	parent := t.TempDir()
+	removeFunctionImages(t, name)
 	s.must(t, parent, "init", "--runtime", "go", name)
 	return filepath.Join(parent, name)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -44,27 +45,44 @@ type Config struct {
 	// Repository prefixes image names: "<Repository>/<function>:<hash>". It defaults to
 	// DefaultRepository; a cluster sets it to "<registry>/hearth".
 	Repository string
+	// Images overrides runtimes' build and run images by runtime name (the operator's
+	// --runtime-image), e.g. to build Python functions on an official python image.
+	Images map[string]RuntimeImages
+	// CABundle is the PEM file of certificate authorities builds trust (the operator's
+	// --build-ca-bundle); empty means none. New reads it once; every build context then holds
+	// it at runtimes.CABundlePath and the templates see BuildData.CABundle.
+	CABundle string
+}
+
+// RuntimeImages are the operator's images for one runtime; an empty field keeps the manifest's.
+type RuntimeImages struct {
+	Build string
+	Run   string
 }
 
 // engine is the slice of the Docker API the builder uses.
 type engine interface {
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, opts build.ImageBuildOptions) (build.ImageBuildResponse, error)
+	ImageImport(ctx context.Context, source image.ImportSource, ref string, opts image.ImportOptions) (io.ReadCloser, error)
 	Close() error
 }
 
 // catalog is the slice of runtimes.Catalog the builder uses.
 type catalog interface {
 	Lookup(name string) (runtimes.Runtime, error)
+	List() []runtimes.Runtime
 }
 
 // Builder builds function images with a Docker Engine. It is safe for concurrent use; two
 // builds of the same source may both run, and both produce the same tag.
 type Builder struct {
-	api     engine
-	catalog catalog
-	host    string
-	repo    string
+	api      engine
+	catalog  catalog
+	host     string
+	repo     string
+	images   map[string]RuntimeImages
+	caBundle []byte // nil when no bundle is configured
 }
 
 // New returns a Builder for the engine at cfg.Host. It does not connect: the first call that
@@ -80,12 +98,24 @@ func New(cfg Config) (*Builder, error) {
 	if cat == nil {
 		cat = runtimes.New()
 	}
+	var bundle []byte
+	if cfg.CABundle != "" {
+		var err error
+		// Read now, so that a wrong path stops the server at start rather than failing builds.
+		if bundle, err = os.ReadFile(cfg.CABundle); err != nil {
+			return nil, fmt.Errorf("build CA bundle: %w", err)
+		}
+		if len(bundle) == 0 {
+			return nil, fmt.Errorf("build CA bundle %s is empty", cfg.CABundle)
+		}
+	}
 	// API version negotiation: the engines hearth meets (Debian 12's 20.10) speak API 1.41.
 	api, err := client.NewClientWithOpts(client.WithHost(cfg.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
 	}
-	return &Builder{api: api, catalog: cat, host: cfg.Host, repo: strings.TrimSuffix(cfg.Repository, "/")}, nil
+	return &Builder{api: api, catalog: cat, host: cfg.Host, repo: strings.TrimSuffix(cfg.Repository, "/"),
+		images: cfg.Images, caBundle: bundle}, nil
 }
 
 // Close releases the Docker client's connections.
@@ -105,7 +135,10 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 	if req.Source == nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w: no source", req.Function, builder.ErrInvalidSource)
 	}
-	bc, err := assemble(req.Function, rt, req.Source)
+	over := b.images[rt.Name]
+	src := runtimes.Source{Function: req.Function, Handler: req.Handler, FS: req.Source,
+		CABundle: b.caBundle != nil, BuildImage: over.Build, RunImage: over.Run}
+	bc, data, err := assemble(rt, src, b.caBundle)
 	if err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
 	}
@@ -120,17 +153,13 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 		res.Cached = true
 		return res, nil
 	}
-	if exists, err := b.imageExists(ctx, rt.BuildImage); err != nil {
-		return builder.Result{}, err
-	} else if !exists {
-		return builder.Result{}, fmt.Errorf("build %s: %w: the %s runtime builds FROM %s, which the Docker engine at %s "+
-			"does not have: run `hearth images bootstrap` to make it", req.Function,
-			also(builder.ErrUnavailable, ErrBuildImageMissing), rt.Name, rt.BuildImage, b.host)
+	if err := b.checkBaseImages(ctx, rt.Name, data.BuildImage, data.RunImage); err != nil {
+		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
 	}
 
 	opts := build.ImageBuildOptions{
 		Tags:        []string{res.Image},
-		Dockerfile:  runtimes.DockerfilePath,
+		Dockerfile:  rt.Dockerfile(),
 		Version:     build.BuilderV1,
 		Remove:      true,
 		ForceRemove: true,
@@ -156,30 +185,57 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 	return res, nil
 }
 
-// assemble makes the build context: the source, the rendered Dockerfile and shim, and the
-// runtime's identity as hash metadata.
-func assemble(function string, rt runtimes.Runtime, src fs.FS) (*buildctx.Context, error) {
-	data, err := rt.Prepare(function, src)
+// checkBaseImages makes sure the engine has the images a runtime's Dockerfile starts from, so
+// that a missing one is reported with the command that makes it rather than as a failed pull.
+// Empty names (docker's, Go's run image) are skipped.
+func (b *Builder) checkBaseImages(ctx context.Context, runtime string, images ...string) error {
+	for _, ref := range images {
+		if ref == "" {
+			continue
+		}
+		exists, err := b.imageExists(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("%w: the %s runtime builds FROM %s, which the Docker engine at %s does not have: "+
+				"run `hearth images bootstrap` to make it (or load it, if the server points %s at another image)",
+				also(builder.ErrUnavailable, ErrBuildImageMissing), runtime, ref, b.host, runtime)
+		}
+	}
+	return nil
+}
+
+// assemble makes the build context: the source, the rendered Dockerfile and shim, the CA bundle
+// (when configured), and the runtime's identity and images as hash metadata. The bundle is a
+// file of the context, so its content is part of the hash: a new bundle rebuilds.
+func assemble(rt runtimes.Runtime, src runtimes.Source, caBundle []byte) (*buildctx.Context, runtimes.BuildData, error) {
+	data, err := rt.PrepareSource(src)
 	if err != nil {
-		return nil, invalidSource(err)
+		return nil, data, invalidSource(err)
 	}
 	files, err := rt.Render(data)
 	if err != nil {
-		return nil, err
+		return nil, data, err
+	}
+	if caBundle != nil {
+		files = append(files, runtimes.File{Path: runtimes.CABundlePath, Data: caBundle, Mode: 0o644})
 	}
 	bc := buildctx.New()
-	if err := bc.AddFS(src); err != nil {
-		return nil, invalidSource(err)
+	if err := bc.AddFS(src.FS); err != nil {
+		return nil, data, invalidSource(err)
 	}
 	for _, f := range files {
 		if err := bc.AddFile(f.Path, f.Data, f.Mode); err != nil {
-			return nil, invalidSource(err)
+			return nil, data, invalidSource(err)
 		}
 	}
 	bc.SetMeta("runtime", rt.Name)
 	bc.SetMeta("runtime.version", rt.Version)
-	bc.SetMeta("runtime.build_image", rt.BuildImage)
-	return bc, nil
+	bc.SetMeta("runtime.build_image", data.BuildImage)
+	bc.SetMeta("runtime.run_image", data.RunImage)
+	bc.SetMeta("runtime.handler", data.Handler)
+	return bc, data, nil
 }
 
 // invalidSource adds builder.ErrInvalidSource to an error that is the source's fault.

@@ -20,6 +20,8 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/runtimes"
@@ -30,9 +32,18 @@ import (
 type fakeEngine struct {
 	mu       sync.Mutex
 	images   map[string]bool
+	labels   map[string]map[string]string
 	output   string // the build's JSON output; an "error" in it means the build fails
 	builds   []build.ImageBuildOptions
 	contexts [][]byte
+	imports  []fakeImport
+}
+
+// fakeImport is one ImageImport call: the image, its changes and the tar it was sent.
+type fakeImport struct {
+	ref     string
+	changes []string
+	data    []byte
 }
 
 func newFakeEngine(images ...string) *fakeEngine {
@@ -47,7 +58,8 @@ func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.images[ref] {
-		return image.InspectResponse{ID: "sha256:" + ref}, nil
+		return image.InspectResponse{ID: "sha256:" + ref, Config: &dockerspec.DockerOCIImageConfig{
+			ImageConfig: ocispec.ImageConfig{Labels: f.labels[ref]}}}, nil
 	}
 	return image.InspectResponse{}, fmt.Errorf("no such image %s: %w", ref, cerrdefs.ErrNotFound)
 }
@@ -64,9 +76,25 @@ func (f *fakeEngine) ImageBuild(_ context.Context, r io.Reader, opts build.Image
 	if !strings.Contains(f.output, `"error"`) {
 		for _, tag := range opts.Tags {
 			f.images[tag] = true
+			if f.labels == nil {
+				f.labels = map[string]map[string]string{}
+			}
+			f.labels[tag] = opts.Labels
 		}
 	}
 	return build.ImageBuildResponse{Body: io.NopCloser(strings.NewReader(f.output))}, nil
+}
+
+func (f *fakeEngine) ImageImport(_ context.Context, src image.ImportSource, ref string, opts image.ImportOptions) (io.ReadCloser, error) {
+	data, err := io.ReadAll(src.Source)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.imports = append(f.imports, fakeImport{ref: ref, changes: opts.Changes, data: data})
+	f.images[ref] = true
+	return io.NopCloser(strings.NewReader(`{"status":"sha256:0123"}`)), nil
 }
 
 func (f *fakeEngine) Close() error { return nil }
@@ -164,7 +192,7 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"unknown runtime", newFakeEngine(goBuildImage),
 			builder.Request{Function: "hello", Runtime: "cobol", Source: helloSource()},
-			[]error{builder.ErrUnknownRuntime, runtimes.ErrUnknownRuntime}, []string{`"cobol"`, "known runtimes: go"}},
+			[]error{builder.ErrUnknownRuntime, runtimes.ErrUnknownRuntime}, []string{`"cobol"`, "known runtimes: ", "go"}},
 		{"bad function name", newFakeEngine(goBuildImage),
 			builder.Request{Function: "Hello_", Runtime: "go", Source: helloSource()},
 			[]error{builder.ErrInvalidSource}, []string{"function name"}},

@@ -2,14 +2,22 @@
 // the Docker API (github.com/docker/docker/client; engines from API 1.41 up).
 //
 // A build renders the runtime's Dockerfile and shim (runtimes.Runtime.Render) next to the
-// function's source in a deterministic context (builder/buildctx), tags the image
-// "<repository>/<function>:<hash[:16]>" from the context's content hash, and builds only when no
-// image has that tag. Build log lines are streamed to the request's Progress; a failed step
-// becomes builder.ErrBuildFailed carrying that step's output (the compiler's messages).
+// function's source in a deterministic context (builder/buildctx), adds the operator's CA bundle
+// when one is configured, tags the image "<repository>/<function>:<hash[:16]>" from the
+// context's content hash (which covers the bundle and the runtime's images), and builds only
+// when no image has that tag. Build log lines are streamed to the request's Progress; a failed
+// step becomes builder.ErrBuildFailed carrying that step's output (the compiler's messages). A
+// runtime without a template (docker) builds the source's own Dockerfile.
 //
-// Function builds run FROM a runtime's toolchain image, which is never pulled: EnsureGoImage
-// makes "hearth/go-build:<go version>" from a Go installation on the machine (`hearth images
-// bootstrap`). Neither image has a shell, so the Dockerfiles use exec-form RUN only.
+// Function builds run FROM images that are never pulled; `hearth images bootstrap` makes them:
+//   - EnsureDebianImage: hearth/debian:bookworm, debootstrap'd on the host, trimmed and
+//     imported (debian.go, slim.go);
+//   - EnsureRuntimeImages: each runtime's images from its images/ Dockerfiles (baseimages.go);
+//   - EnsureGoImage: hearth/go-build:<go version> from a Go installation on the machine. It has
+//     no shell, so the Go Dockerfile uses exec-form RUN only.
 //
-// Where to read next: builder (the interface), builder/buildctx, runtimes/go (the Go template).
+// Config.Images lets an operator use other images for a runtime; Build checks that the engine
+// has them, so a missing one is reported with what to run rather than as a failed pull.
+//
+// Where to read next: builder (the interface), builder/buildctx, runtimes (the templates).
 package docker

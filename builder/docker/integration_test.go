@@ -373,6 +373,8 @@ func (c fixedCatalog) Lookup(name string) (runtimes.Runtime, error) {
 	return c.rt, nil
 }
 
+func (c fixedCatalog) List() []runtimes.Runtime { return []runtimes.Runtime{c.rt} }
+
 // runContainer starts image with the docker CLI, removed at cleanup, and returns its base URL
 // once GET /_/ready answers 200.
 func runContainer(t *testing.T, image string) string {

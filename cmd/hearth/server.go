@@ -26,6 +26,7 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		maxBody                       = byteSize(10 << 20)
 		maxUpload                     = byteSize(64 << 20)
 		acquireTimeout, shutdownGrace time.Duration
+		builds                        buildFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -54,6 +55,12 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				}
 				dataDir = filepath.Join(home, ".hearth")
 			}
+			// Build settings are checked before anything starts: a wrong --runtime-image is
+			// the operator's to fix, not a failure of the first deploy.
+			bcfg, err := builds.config(dockerHost, catalog)
+			if err != nil {
+				return err
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find the hearth executable to run the driver plugin: %w", err)
@@ -73,7 +80,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			}
 			defer closer.Close()
 
-			b, err := dockerbuilder.New(dockerbuilder.Config{Host: dockerHost, Catalog: catalog})
+			b, err := dockerbuilder.New(bcfg)
 			if err != nil {
 				return err
 			}
@@ -103,5 +110,6 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.DurationVar(&acquireTimeout, "acquire-timeout", 60*time.Second, "how long a call may wait for an instance, cold start included")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish at shutdown")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	builds.register(f)
 	return cmd
 }

@@ -116,7 +116,8 @@ func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progr
 			Reason: fmt.Sprintf("func.yaml names the function %q but it is being deployed as %q", spec.Name, name)}
 	}
 
-	res, err := r.builder.Build(ctx, builder.Request{Function: name, Runtime: spec.Runtime, Source: os.DirFS(dir), Progress: progress})
+	res, err := r.builder.Build(ctx, builder.Request{Function: name, Runtime: spec.Runtime, Handler: spec.Handler,
+		Source: os.DirFS(dir), Progress: progress})
 	if err != nil {
 		return api.Function{}, false, err
 	}

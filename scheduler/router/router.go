@@ -178,6 +178,8 @@ func (rt *Router) Forget(instanceID string) {
 }
 
 func (rt *Router) modifyResponse(resp *http.Response) error {
+	// Invoke set the call id on the answer already; a shim that echoes it must not double it.
+	resp.Header.Del(contract.HeaderCallID)
 	if resp.Header.Get(contract.HeaderFailed) != "" {
 		c := resp.Request.Context().Value(callKey{}).(*call)
 		c.outcome = pool.OutcomeFailed

@@ -73,6 +73,7 @@ func instanceHandler() http.Handler {
 		w.Header().Set("X-Path", r.URL.Path)
 		w.Header().Set("X-Query", r.URL.RawQuery)
 		w.Header().Set("X-Call", r.Header.Get(contract.HeaderCallID))
+		w.Header().Set(contract.HeaderCallID, r.Header.Get(contract.HeaderCallID)) // as shims echo it
 		w.Header().Set("X-Deadline", r.Header.Get(contract.HeaderDeadline))
 		w.WriteHeader(http.StatusCreated)
 		io.Copy(w, r.Body)
@@ -128,6 +129,9 @@ func TestPassesRequestAndResponseThrough(t *testing.T) {
 	}
 	if p, q := resp.Header.Get("X-Path"), resp.Header.Get("X-Query"); p != "/some/path" || q != "x=1&y=2" {
 		t.Fatalf("instance saw path %q query %q", p, q)
+	}
+	if ids := resp.Header.Values(contract.HeaderCallID); len(ids) != 1 {
+		t.Fatalf("the caller got %d call id headers, want 1: %v", len(ids), ids)
 	}
 	if id := resp.Header.Get(contract.HeaderCallID); id == "" || id != resp.Header.Get("X-Call") {
 		t.Fatalf("call id not passed to the instance and back: %q vs %q", id, resp.Header.Get("X-Call"))
