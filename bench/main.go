@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer srv.stop()
+	defer removeImages()
 	c, err := client.New(srv.url)
 	if err != nil {
 		return err
@@ -125,6 +127,24 @@ func run(ctx context.Context, cfg config) error {
 	}
 	fmt.Printf("\nfigures written to %s\n", cfg.out)
 	return nil
+}
+
+// removeImages removes the function images the bench built (the base images stay).
+func removeImages() {
+	out, err := exec.Command("docker", "images", "-q", "--filter", "label=hearth.function").Output()
+	if err != nil {
+		return
+	}
+	var ids []string
+	for _, id := range strings.Fields(string(out)) {
+		name, _ := exec.Command("docker", "image", "inspect", "--format", `{{index .Config.Labels "hearth.function"}}`, id).Output()
+		if n := strings.TrimSpace(string(name)); n == "noop" || strings.HasPrefix(n, "bench-") {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+	}
 }
 
 func contains(list []string, s string) bool {
