@@ -2,6 +2,7 @@ package docker
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -58,8 +59,15 @@ func slimRootfs(dir string) error {
 			return err
 		}
 	}
-	// apt needs its partial folders to download into.
-	for _, d := range []string{"var/lib/apt/lists/partial", "var/cache/apt/archives/partial"} {
+	// apt needs its partial folders to download into, and packages' maintainer scripts put
+	// update-alternatives links for manuals into the man sections even when dpkg excludes the
+	// pages: OpenJDK's postinst fails without /usr/share/man/man1 (Debian's slim images keep
+	// these folders for the same reason).
+	keep := []string{"var/lib/apt/lists/partial", "var/cache/apt/archives/partial"}
+	for i := 1; i <= 8; i++ {
+		keep = append(keep, fmt.Sprintf("usr/share/man/man%d", i))
+	}
+	for _, d := range keep {
 		if err := root.MkdirAll(d, 0o755); err != nil {
 			return err
 		}

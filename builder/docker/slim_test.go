@@ -55,7 +55,7 @@ func TestSlimRootfs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(outside, "host-file")); err != nil {
 		t.Fatalf("a file outside the root file system was removed: %v", err)
 	}
-	for _, d := range []string{"var/lib/apt/lists/partial", "var/cache/apt/archives/partial"} {
+	for _, d := range []string{"var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "usr/share/man/man1", "usr/share/man/man8"} {
 		if fi, err := os.Stat(filepath.Join(dir, d)); err != nil || !fi.IsDir() {
 			t.Errorf("%s missing: %v", d, err)
 		}
