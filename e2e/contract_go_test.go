@@ -74,20 +74,25 @@ func contractFunctionDir(t *testing.T, runtime string) string {
 // to make.
 func removeFunctionImages(t *testing.T, function string) {
 	t.Helper()
-	t.Cleanup(func() {
-		// A few passes: an image whose child is removed in the same pass is refused at first.
-		var ids []string
-		for range 3 {
-			out, err := exec.Command("docker", "images", "-aq", "--filter", "label=hearth.function="+function).Output()
-			if err != nil {
-				t.Errorf("list the images of %s: %v", function, err)
-				return
-			}
-			if ids = strings.Fields(string(out)); len(ids) == 0 {
-				return
-			}
-			_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+	t.Cleanup(func() { removeImagesNow(t, function) })
+}
+
+// removeImagesNow removes every image built for function. Its instances must be gone first: an
+// image a container still uses cannot be removed.
+func removeImagesNow(t *testing.T, function string) {
+	t.Helper()
+	// A few passes: an image whose child is removed in the same pass is refused at first.
+	var ids []string
+	for range 3 {
+		out, err := exec.Command("docker", "images", "-aq", "--filter", "label=hearth.function="+function).Output()
+		if err != nil {
+			t.Errorf("list the images of %s: %v", function, err)
+			return
 		}
-		t.Errorf("images of %s left behind: %v", function, ids)
-	})
+		if ids = strings.Fields(string(out)); len(ids) == 0 {
+			return
+		}
+		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+	}
+	t.Errorf("images of %s left behind: %v", function, ids)
 }

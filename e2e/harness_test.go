@@ -39,6 +39,8 @@ type server struct {
 	cmd     *exec.Cmd
 	log     *lockedWriter
 	done    chan error
+	// functions made with newFunction; their images are removed once the server has stopped.
+	functions []string
 }
 
 type serverOpts struct {
@@ -115,6 +117,9 @@ func (s *server) stop(t *testing.T) {
 		t.Errorf("server left %d containers behind: %v", len(left), left)
 		_ = exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
 	}
+	for _, fn := range s.functions {
+		removeImagesNow(t, fn)
+	}
 	if t.Failed() {
 		t.Logf("server log:\n%s", s.logs())
 	}
@@ -185,7 +190,7 @@ func (s *server) fails(t *testing.T, dir string, args ...string) string {
 func (s *server) newFunction(t *testing.T, name string) string {
 	t.Helper()
 	parent := t.TempDir()
-	removeFunctionImages(t, name)
+	s.functions = append(s.functions, name)
 	s.must(t, parent, "init", "--runtime", "go", name)
 	return filepath.Join(parent, name)
 }
