@@ -18,12 +18,18 @@ type FunctionSpec struct {
 	CPUMilli int64 `json:"cpu_milli"`
 	// Timeout bounds one call; past it the call is cut off with 504 and the instance replaced.
 	Timeout Duration `json:"timeout"`
-	// IdleTimeout is how long an instance may sit unused before it is stopped.
+	// IdleTimeout is how long an instance may sit unused before it is paused (or stopped, on a
+	// driver that cannot pause).
 	IdleTimeout Duration `json:"idle_timeout"`
+	// PauseTimeout is how long an instance may stay paused before it is stopped.
+	PauseTimeout Duration `json:"pause_timeout"`
 	// Concurrency is how many calls one instance takes at once.
 	Concurrency  int `json:"concurrency"`
 	MinInstances int `json:"min_instances"`
 	MaxInstances int `json:"max_instances"`
+	// Queue bounds the calls that may wait for a free slot; past it a call gets 503 with
+	// Retry-After.
+	Queue int `json:"queue"`
 
 	// Env is set in every instance's environment.
 	Env map[string]string `json:"env,omitempty"`
@@ -34,6 +40,8 @@ const (
 	DefaultMemoryMB     = 128
 	DefaultTimeout      = Duration(30 * time.Second)
 	DefaultIdleTimeout  = Duration(30 * time.Second)
+	DefaultPauseTimeout = Duration(5 * time.Minute)
+	DefaultQueue        = 100
 	DefaultConcurrency  = 1
 	DefaultMaxInstances = 10
 )
@@ -48,6 +56,12 @@ func (s FunctionSpec) WithDefaults() FunctionSpec {
 	}
 	if s.IdleTimeout == 0 {
 		s.IdleTimeout = DefaultIdleTimeout
+	}
+	if s.PauseTimeout == 0 {
+		s.PauseTimeout = DefaultPauseTimeout
+	}
+	if s.Queue == 0 {
+		s.Queue = DefaultQueue
 	}
 	if s.Concurrency == 0 {
 		s.Concurrency = DefaultConcurrency

@@ -46,6 +46,12 @@ var fields = map[string]fieldDecoder{
 	"idle_timeout": func(d *decoded, k string, v *yaml.Node) error {
 		return positiveDuration(&d.spec.IdleTimeout, k, v, idleTimeoutReason)
 	},
+	"pause_timeout": func(d *decoded, k string, v *yaml.Node) error {
+		return positiveDuration(&d.spec.PauseTimeout, k, v, pauseTimeoutReason)
+	},
+	"queue": func(d *decoded, k string, v *yaml.Node) error {
+		return positiveIntInto(&d.spec.Queue, k, v, queueReason)
+	},
 	"concurrency": func(d *decoded, k string, v *yaml.Node) error {
 		return positiveIntInto(&d.spec.Concurrency, k, v, concurrencyReason)
 	},

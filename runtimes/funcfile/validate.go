@@ -12,11 +12,13 @@ import (
 
 // Limits enforced by Validate. They are exported so that docs and the API can quote them.
 const (
-	MinMemoryMB    = 16
-	MaxMemoryMB    = 16384
-	MaxTimeout     = 15 * time.Minute
-	MinIdleTimeout = time.Second
-	MaxConcurrency = 1000
+	MinMemoryMB     = 16
+	MaxMemoryMB     = 16384
+	MaxTimeout      = 15 * time.Minute
+	MinIdleTimeout  = time.Second
+	MaxConcurrency  = 1000
+	MinPauseTimeout = time.Second
+	MaxQueue        = 10000
 )
 
 // Reasons shared by parsing (which sees the written value) and validation (which sees the
@@ -26,6 +28,8 @@ var (
 	cpuReason          = `must be a positive CPU amount such as "100m" (millicores) or "0.5" (cores)`
 	timeoutReason      = `must be a positive duration such as "30s"`
 	idleTimeoutReason  = fmt.Sprintf(`must be a duration of at least %s, such as "30s" or 30 (seconds)`, MinIdleTimeout)
+	pauseTimeoutReason = fmt.Sprintf(`must be a duration of at least %s, such as "5m" or 300 (seconds)`, MinPauseTimeout)
+	queueReason        = fmt.Sprintf("must be a whole number from 1 to %d", MaxQueue)
 	concurrencyReason  = fmt.Sprintf("must be a whole number from 1 to %d", MaxConcurrency)
 	minInstancesReason = "must be a whole number, 0 or more"
 	maxInstancesReason = "must be a whole number, 1 or more"
@@ -93,6 +97,12 @@ func validate(s api.FunctionSpec, checkEnv bool) []error {
 	}
 	if s.IdleTimeout.D() < MinIdleTimeout {
 		add("idle_timeout", idleTimeoutReason)
+	}
+	if s.PauseTimeout.D() < MinPauseTimeout {
+		add("pause_timeout", pauseTimeoutReason)
+	}
+	if s.Queue < 1 || s.Queue > MaxQueue {
+		add("queue", queueReason)
 	}
 	if s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
 		add("concurrency", concurrencyReason)

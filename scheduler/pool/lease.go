@@ -22,6 +22,7 @@ type Lease struct {
 	pool     *Pool
 	fn       *function
 	inst     *inst
+	cold     ColdKind
 	released atomic.Bool
 }
 
@@ -41,3 +42,6 @@ func (l *Lease) Release(o Outcome) {
 	}
 	l.pool.release(l.fn, l.inst, o)
 }
+
+// Cold says whether the call waited for its instance to start or resume.
+func (l *Lease) Cold() ColdKind { return l.cold }

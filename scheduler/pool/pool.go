@@ -473,3 +473,27 @@ func newInstanceID(function string, version int) string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-v%d-%s", function, version, hex.EncodeToString(b[:]))
 }
+
+// Stats returns a snapshot of the pool for metrics.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Stats{Functions: make([]FunctionStats, 0, len(p.fns))}
+	for _, f := range p.fns {
+		fs := FunctionStats{Function: f.name, Instances: map[string]int{}, Queued: f.waiting}
+		for _, in := range f.instances {
+			fs.Instances[in.apiState()]++
+		}
+		st.Functions = append(st.Functions, fs)
+	}
+	sort.Slice(st.Functions, func(i, j int) bool { return st.Functions[i].Function < st.Functions[j].Function })
+	return st
+}
+
+// apiState is the state as the API and metrics name it.
+func (in *inst) apiState() string {
+	if in.state == stateReady && in.inFlight > 0 {
+		return "busy"
+	}
+	return string(in.state)
+}
