@@ -120,4 +120,6 @@ type InstanceStatus struct {
 	InFlight  int       `json:"in_flight"`
 	StartedAt time.Time `json:"started_at"`
 	LastUsed  time.Time `json:"last_used"`
+	// PausedAt is when the instance was paused; zero unless State is "paused".
+	PausedAt time.Time `json:"paused_at,omitempty"`
 }
