@@ -4,78 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/api"
 )
-
-// fakeNode starts instances instantly (or after gate is closed) and records what it did.
-type fakeNode struct {
-	mu      sync.Mutex
-	started []string
-	stopped []string
-	gate    chan struct{} // when non-nil, starts wait for it
-	failErr error         // when non-nil, starts fail with it
-}
-
-func (n *fakeNode) StartInstance(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
-	n.mu.Lock()
-	gate, failErr := n.gate, n.failErr
-	n.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return instance.Instance{}, ctx.Err()
-		}
-	}
-	if failErr != nil {
-		return instance.Instance{}, failErr
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.started = append(n.started, spec.ID)
-	return instance.Instance{ID: spec.ID, Endpoint: "10.0.0.1:" + fmt.Sprint(len(n.started))}, nil
-}
-
-func (n *fakeNode) StopInstance(ctx context.Context, id string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.stopped = append(n.stopped, id)
-	return nil
-}
-
-func (n *fakeNode) counts() (started, stopped int) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.started), len(n.stopped)
-}
-
-// clock is a settable fake clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestPool(t *testing.T, n *fakeNode) (*Pool, *clock) {
-	t.Helper()
-	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	p := New(n, Config{Now: c.Now, ReapInterval: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(p.Shutdown)
-	return p, c
-}
 
 func fn(name string, version int, spec api.FunctionSpec) api.Function {
 	spec.Name = name

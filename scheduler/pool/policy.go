@@ -1,0 +1,174 @@
+package pool
+
+import (
+	"sort"
+	"time"
+
+	"github.com/hearthfn/hearth/agent/instance"
+	"github.com/hearthfn/hearth/api"
+)
+
+// This file is the pool's policy: pure functions from a function's settings, its instances'
+// states and the clock to what should happen next. They take no lock and do nothing; the pool
+// carries their answers out through the node. Keeping them pure is what lets their table tests
+// run on a fake clock.
+
+// view is what the policy knows of one instance.
+type view struct {
+	id       string
+	state    state
+	current  bool // runs the function's current version
+	inFlight int
+	lastUsed time.Time
+	pausedAt time.Time
+}
+
+// warm reports whether the instance takes, or is about to take, calls without a resume.
+func (v view) warm() bool {
+	return v.current && (v.state == stateStarting || v.state == stateReady || v.state == stateResuming)
+}
+
+// live reports whether the instance counts against max_instances.
+func (v view) live() bool { return v.current && v.state != stateDraining }
+
+// idlePlan is what to do about one function on an upkeep tick.
+type idlePlan struct {
+	pause  []string // ready instances idle past idle_timeout, on a driver that can pause
+	stop   []string // idle past idle_timeout (cannot pause) or paused past pause_timeout
+	resume []string // paused instances brought back to keep min_instances warm
+	start  int      // new instances to keep min_instances warm
+}
+
+// planIdle decides which idle instances to pause or stop at now, and what to resume or start so
+// that min_instances stay warm. The most recently used instances are the ones kept warm.
+func planIdle(now time.Time, s api.FunctionSpec, canPause bool, ins []view) idlePlan {
+	var plan idlePlan
+	warm := 0
+	var idle, paused []view
+	for _, v := range ins {
+		switch {
+		case v.warm():
+			warm++
+			if v.state == stateReady && v.inFlight == 0 && now.Sub(v.lastUsed) >= s.IdleTimeout.D() {
+				idle = append(idle, v)
+			}
+		case v.current && v.state == statePaused:
+			paused = append(paused, v)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Before(idle[j].lastUsed) })
+	for _, v := range idle {
+		if warm <= s.MinInstances {
+			break
+		}
+		warm--
+		if canPause {
+			plan.pause = append(plan.pause, v.id)
+		} else {
+			plan.stop = append(plan.stop, v.id)
+		}
+	}
+	// Paused instances come back, newest first, before anything new is started for min.
+	sort.Slice(paused, func(i, j int) bool { return paused[i].lastUsed.After(paused[j].lastUsed) })
+	for _, v := range paused {
+		if warm < s.MinInstances {
+			warm++
+			plan.resume = append(plan.resume, v.id)
+			continue
+		}
+		if now.Sub(v.pausedAt) >= s.PauseTimeout.D() {
+			plan.stop = append(plan.stop, v.id)
+		}
+	}
+	if warm < s.MinInstances {
+		plan.start = s.MinInstances - warm
+	}
+	return plan
+}
+
+// planDemand decides how to serve waiting calls when no ready instance has a free slot: resume
+// paused instances first (most recently used first: the likeliest to be warm in caches), then
+// start new ones while under max_instances. It counts instances already starting or resuming as
+// supply, one slot per `concurrency` waiting calls, so no call ever causes two starts.
+func planDemand(s api.FunctionSpec, waiting int, ins []view) (resume []string, start int) {
+	supply, live := 0, 0
+	var paused []view
+	for _, v := range ins {
+		if !v.live() {
+			continue
+		}
+		live++
+		switch v.state {
+		case stateStarting, stateResuming:
+			supply += s.Concurrency
+		case statePaused:
+			paused = append(paused, v)
+		}
+	}
+	sort.Slice(paused, func(i, j int) bool { return paused[i].lastUsed.After(paused[j].lastUsed) })
+	for _, v := range paused {
+		if supply >= waiting {
+			break
+		}
+		resume = append(resume, v.id)
+		supply += s.Concurrency
+	}
+	for supply < waiting && live < s.MaxInstances {
+		start++
+		live++
+		supply += s.Concurrency
+	}
+	return resume, start
+}
+
+// candidate is an idle instance of another function that may be stopped to make room.
+type candidate struct {
+	function string
+	id       string
+	paused   bool
+	lastUsed time.Time
+	res      instance.Resources
+}
+
+// planEvict picks instances to stop so that short (the memory and CPU missing for a start) is
+// freed: paused instances first, then idle ready ones, least recently used first in each group.
+// It returns nil when all the candidates together would not free enough: evicting then would
+// cost warm instances and still not let the start happen.
+func planEvict(short instance.Resources, cands []candidate) []candidate {
+	sorted := append([]candidate(nil), cands...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if sorted[i].paused != sorted[j].paused {
+			return sorted[i].paused
+		}
+		return sorted[i].lastUsed.Before(sorted[j].lastUsed)
+	})
+	var picked []candidate
+	for _, c := range sorted {
+		if short.MemoryMB <= 0 && short.CPUMilli <= 0 {
+			break
+		}
+		picked = append(picked, c)
+		short.MemoryMB -= c.res.MemoryMB
+		short.CPUMilli -= c.res.CPUMilli
+	}
+	if short.MemoryMB > 0 || short.CPUMilli > 0 {
+		return nil
+	}
+	return picked
+}
+
+// shortfall is how much of each resource is missing for need to fit in capacity with reserved
+// taken; a zero capacity field is unlimited.
+func shortfall(capacity, reserved, need instance.Resources) instance.Resources {
+	var s instance.Resources
+	if capacity.MemoryMB > 0 {
+		s.MemoryMB = reserved.MemoryMB + need.MemoryMB - capacity.MemoryMB
+	}
+	if capacity.CPUMilli > 0 {
+		s.CPUMilli = reserved.CPUMilli + need.CPUMilli - capacity.CPUMilli
+	}
+	return s
+}
+
+// fits reports whether nothing is short.
+func fits(short instance.Resources) bool { return short.MemoryMB <= 0 && short.CPUMilli <= 0 }
