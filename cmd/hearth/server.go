@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hearthfn/hearth/agent/driver/plugin"
+	"github.com/hearthfn/hearth/agent/instance"
 	dockerbuilder "github.com/hearthfn/hearth/builder/docker"
 	"github.com/hearthfn/hearth/runtimes"
 	"github.com/hearthfn/hearth/scheduler/server"
@@ -25,6 +26,8 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		dockerHost, logLevel          string
 		maxBody                       = byteSize(10 << 20)
 		maxUpload                     = byteSize(64 << 20)
+		poolMemory                    byteSize
+		poolCPUs                      float64
 		acquireTimeout, shutdownGrace time.Duration
 		builds                        buildFlags
 	)
@@ -43,6 +46,9 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			}
 			if !dev {
 				return errors.New("hearth server needs --dev for now: it runs a node on the local Docker Engine; separate node agents come with cluster support")
+			}
+			if poolCPUs < 0 {
+				return fmt.Errorf("--pool-cpus %v: must be 0 (all the node has) or a positive number of CPUs such as 1.5", poolCPUs)
 			}
 			log, err := newLogger(logLevel)
 			if err != nil {
@@ -96,6 +102,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				MaxUploadBytes: int64(maxUpload),
 				AcquireTimeout: acquireTimeout,
 				ShutdownGrace:  shutdownGrace,
+				PoolCapacity:   instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
 	}
@@ -109,6 +116,8 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.Var(&maxUpload, "max-upload", "largest deploy upload accepted (e.g. 64MiB)")
 	f.DurationVar(&acquireTimeout, "acquire-timeout", 60*time.Second, "how long a call may wait for an instance, cold start included")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish at shutdown")
+	f.Var(&poolMemory, "pool-memory", "memory function instances may reserve in all (e.g. 4GiB; default: all the node has)")
+	f.Float64Var(&poolCPUs, "pool-cpus", 0, "CPUs function instances may reserve in all (e.g. 1.5; default: all the node has)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	builds.register(f)
 	return cmd

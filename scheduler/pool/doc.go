@@ -13,17 +13,17 @@
 //
 // # States
 //
-//	                     start ok              acquire
-//	   ┌──────────┐  ───────────────▶ ┌───────┐ ──────────▶ ┌──────┐
-//	   │ starting │                   │ ready │ ◀────────── │ busy │ ── failed / timed out ─┐
-//	   └──────────┘  ┌──────────────▶ └───────┘  release    └──────┘                        │
-//	     │ start     │ resumed           │ idle_timeout (driver can pause)                   │
-//	     │ failed    │                   ▼                                                   ▼
-//	     ▼       ┌──────────┐ call  ┌────────┐ pause_timeout, or evicted   ┌─────────┐  replaced
-//	   (gone)    │ resuming │ ◀──── │ paused │ ──────────────────────────▶ │ stopped │ by a new
-//	             └──────────┘       └────────┘                             └─────────┘ instance
-//	                                                                            ▲
-//	   ready ── idle_timeout (driver cannot pause), or evicted, or died ────────┘
+//	                  start ok              acquire
+//	┌──────────┐  ───────────────▶ ┌───────┐ ──────────▶ ┌──────┐
+//	│ starting │                   │ ready │ ◀────────── │ busy │ ── failed / timed out ─┐
+//	└──────────┘  ┌──────────────▶ └───────┘  release    └──────┘                        │
+//	  │ start     │ resumed           │ idle_timeout (driver can pause)                   │
+//	  │ failed    │                   ▼                                                   ▼
+//	  ▼       ┌──────────┐ call  ┌────────┐ pause_timeout, or evicted   ┌─────────┐  replaced
+//	(gone)    │ resuming │ ◀──── │ paused │ ──────────────────────────▶ │ stopped │ by a new
+//	          └──────────┘       └────────┘                             └─────────┘ instance
+//	                                                                         ▲
+//	ready ── idle_timeout (driver cannot pause), or evicted, or died ────────┘
 //
 // "busy" is ready with calls in flight; "pausing" sits between ready and paused while the
 // driver freezes the instance. A new version (Apply) or Remove marks older instances draining:

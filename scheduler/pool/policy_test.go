@@ -41,14 +41,14 @@ func TestPlanIdle(t *testing.T) {
 		{name: "min_instances keeps the most recently used warm", spec: withMin(1), canPause: true,
 			ins: []view{ready("old", time.Hour), ready("new", time.Minute)}, want: idlePlan{pause: []string{"old"}}},
 		{name: "paused past pause_timeout is stopped", spec: spec, canPause: true,
-			ins: []view{paused("a", 10*time.Minute, 5*time.Minute), paused("b", 10*time.Minute, 4*time.Minute)},
+			ins:  []view{paused("a", 10*time.Minute, 5*time.Minute), paused("b", 10*time.Minute, 4*time.Minute)},
 			want: idlePlan{stop: []string{"a"}}},
 		{name: "min_instances resumes paused before starting", spec: withMin(2), canPause: true,
 			ins: []view{paused("a", time.Hour, time.Minute)}, want: idlePlan{resume: []string{"a"}, start: 1}},
 		{name: "starting instances count toward min", spec: withMin(1), canPause: true,
 			ins: []view{{id: "a", state: stateStarting, current: true}}},
 		{name: "draining and old versions are not counted", spec: withMin(1), canPause: true,
-			ins: []view{{id: "a", state: stateDraining, current: true}, {id: "b", state: stateReady, lastUsed: ago(time.Hour)}},
+			ins:  []view{{id: "a", state: stateDraining, current: true}, {id: "b", state: stateReady, lastUsed: ago(time.Hour)}},
 			want: idlePlan{start: 1}},
 	}
 	for _, tt := range tests {
