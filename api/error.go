@@ -16,6 +16,8 @@ const (
 	CodeConflict       = "conflict"           // 409
 	CodeTooLarge       = "too_large"          // 413
 	CodeUnavailable    = "unavailable"        // 503: Docker (or another engine) cannot be reached
+	CodeQueueFull      = "queue_full"         // 503 with Retry-After: the function's queue of waiting calls is full
+	CodeNoCapacity     = "no_capacity"        // 503: the function needs more than the node can give one instance
 	CodeBuildFailed    = "build_failed"       // in a deploy stream: the image did not build
 	CodeTimeout        = contract.CodeTimeout // 504: the call ran past the function's timeout
 	CodeHandlerError   = contract.CodeHandlerError

@@ -33,6 +33,8 @@ type Deps struct {
 	Info func(ctx context.Context) api.Info
 	// UI serves the dashboard under /ui/.
 	UI http.Handler
+	// Metrics serves Prometheus metrics at GET /metrics; nil for none.
+	Metrics http.Handler
 	// MaxUploadBytes bounds a deploy's compressed upload (413 above it).
 	MaxUploadBytes int64
 	Log            *slog.Logger
@@ -66,6 +68,9 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/invoke/{name}/{rest:.*}", h.invoke)
 
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	if d.Metrics != nil {
+		r.Handle("/metrics", d.Metrics).Methods(http.MethodGet)
+	}
 	if d.UI != nil {
 		r.PathPrefix("/ui/").Handler(d.UI)
 		r.Handle("/", http.RedirectHandler("/ui/", http.StatusFound))

@@ -34,7 +34,31 @@ type Config struct {
 	// AcquireTimeout bounds how long a call may wait for an instance (a cold start included)
 	// before it fails with 503. The function's own timeout starts once an instance is leased.
 	AcquireTimeout time.Duration
+	// Observer, when set, hears how every call ended (metrics); nil for none.
+	Observer CallObserver
 }
+
+// CallObserver hears the end of every call that reached Invoke, once per call, after its answer
+// was written. It is on the hot path: it must be cheap and must not block.
+type CallObserver interface {
+	// CallDone reports a call to function that ended with outcome (one of the Outcome
+	// constants) took after it arrived. For OutcomeNotFound, function is "": names of functions
+	// that do not exist come from callers and would make any label set unbounded.
+	CallDone(function, outcome string, took time.Duration)
+}
+
+// How a call ended at the platform level, as CallObserver hears it.
+const (
+	OutcomeOK             = "ok"              // an instance answered, with any status
+	OutcomeHandlerError   = "handler_error"   // the shim reported a crash (contract.HeaderFailed)
+	OutcomeTimeout        = "timeout"         // cut off at the function's timeout (504)
+	OutcomeInstanceFailed = "instance_failed" // the instance died or could not start (502)
+	OutcomeQueueFull      = "queue_full"      // the function's queue was full (503)
+	OutcomeUnavailable    = "unavailable"     // any other 503: engine down, no capacity, no instance in time, shutting down
+	OutcomeNotFound       = "not_found"       // no such function (404)
+	OutcomeTooLarge       = "too_large"       // the request body was over the limit (413)
+	OutcomeCanceled       = "canceled"        // the caller went away first
+)
 
 // DefaultConfig returns the defaults: 10 MiB bodies, 60 s to get an instance.
 func DefaultConfig() Config {
@@ -85,6 +109,8 @@ type call struct {
 	lease    *pool.Lease
 	deadline time.Time
 	outcome  pool.Outcome
+	// result is the call's Outcome constant for the observer.
+	result string
 }
 
 type callKey struct{}
@@ -92,14 +118,20 @@ type callKey struct{}
 // Invoke serves one call to function, with path the part of the URL after the function's name
 // ("/" when there is none), escaped as the caller sent it.
 func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path string) {
+	start := time.Now()
 	if r.ContentLength > rt.cfg.MaxBodyBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(rt.cfg.MaxBodyBytes))
+		if _, ok := rt.pool.Timeout(function); !ok {
+			function = "" // a name that does not exist is no label; see CallObserver
+		}
+		rt.done(function, OutcomeTooLarge, start)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
 	timeout, ok := rt.pool.Timeout(function)
 	if !ok {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
+		rt.done(function, OutcomeNotFound, start)
 		return
 	}
 
@@ -107,23 +139,32 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 	lease, err := rt.pool.Acquire(acquireCtx, function)
 	cancel()
 	if err != nil {
-		rt.acquireError(w, r, function, err)
+		rt.done(function, rt.acquireError(w, r, function, err), start)
 		return
 	}
 
-	c := &call{id: newCallID(), function: function, path: path, lease: lease, deadline: time.Now().Add(timeout)}
+	c := &call{id: newCallID(), function: function, path: path, lease: lease, deadline: time.Now().Add(timeout), result: OutcomeOK}
 	ctx, cancelCall := context.WithDeadline(context.WithValue(r.Context(), callKey{}, c), c.deadline)
 	defer cancelCall()
 	// Release in a defer: ReverseProxy aborts the handler with a panic (http.ErrAbortHandler)
-	// when the body copy fails mid-stream, and the slot must come back even then.
+	// when the body copy fails mid-stream, and the slot must come back even then. An answer cut
+	// off that way went wrong on the caller's side or the instance's.
+	answered := false
 	defer func() {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			c.outcome = pool.OutcomeTimedOut
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			c.outcome, c.result = pool.OutcomeTimedOut, OutcomeTimeout
+		case !answered && c.result == OutcomeOK && r.Context().Err() != nil:
+			c.result = OutcomeCanceled
+		case !answered && c.result == OutcomeOK:
+			c.result = OutcomeInstanceFailed
 		}
 		lease.Release(c.outcome)
+		rt.done(function, c.result, start)
 	}()
 	w.Header().Set(contract.HeaderCallID, c.id)
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	answered = true
 }
 
 func (rt *Router) rewrite(pr *httputil.ProxyRequest) {
@@ -182,7 +223,7 @@ func (rt *Router) modifyResponse(resp *http.Response) error {
 	resp.Header.Del(contract.HeaderCallID)
 	if resp.Header.Get(contract.HeaderFailed) != "" {
 		c := resp.Request.Context().Value(callKey{}).(*call)
-		c.outcome = pool.OutcomeFailed
+		c.outcome, c.result = pool.OutcomeFailed, OutcomeHandlerError
 		resp.Header.Del(contract.HeaderFailed)
 	}
 	return nil
@@ -194,43 +235,76 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
+		c.result = OutcomeTooLarge
 		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(tooBig.Limit))
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
-		c.outcome = pool.OutcomeTimedOut
+		c.outcome, c.result = pool.OutcomeTimedOut, OutcomeTimeout
 		timeout, _ := rt.pool.Timeout(c.function)
 		writeError(w, http.StatusGatewayTimeout, api.CodeTimeout,
 			fmt.Sprintf("function %s did not answer within its timeout of %s; the call was cut off and the instance replaced", c.function, timeout))
 	case errors.Is(err, context.Canceled):
 		// The caller went away; nobody reads an answer.
+		c.result = OutcomeCanceled
 	default:
-		c.outcome = pool.OutcomeFailed
+		c.outcome, c.result = pool.OutcomeFailed, OutcomeInstanceFailed
 		rt.log.Warn("instance failed during a call", "function", c.function, "instance", c.lease.InstanceID(), "call_id", c.id, "error", err)
 		writeError(w, http.StatusBadGateway, api.CodeInstanceFailed,
 			fmt.Sprintf("instance of %s failed during the call (%v); it is being replaced", c.function, err))
 	}
 }
 
-// acquireError answers a call that got no instance.
-func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function string, err error) {
+// acquireError answers a call that got no instance and returns the call's outcome.
+func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function string, err error) string {
 	switch {
 	case errors.Is(err, pool.ErrUnknownFunction):
 		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
+		return OutcomeNotFound
+	case errors.Is(err, pool.ErrQueueFull):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, api.CodeQueueFull,
+			fmt.Sprintf("every instance of %s is busy and its queue of waiting calls is full: retry later, or raise queue or max_instances (func.yaml)", function))
+		return OutcomeQueueFull
+	case errors.Is(err, pool.ErrNoCapacity):
+		// No Retry-After: waiting does not help. The pool's error names the figures.
+		msg := err.Error()
+		if err == pool.ErrNoCapacity {
+			msg = fmt.Sprintf("function %s reserves more memory or CPU than this node can give one instance: lower memory (func.yaml)", function)
+		}
+		writeError(w, http.StatusServiceUnavailable, api.CodeNoCapacity, msg)
+		return OutcomeUnavailable
 	case errors.Is(err, driver.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, err.Error())
+		return OutcomeUnavailable
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable,
 			fmt.Sprintf("no instance of %s became available within %s", function, rt.cfg.AcquireTimeout))
+		return OutcomeUnavailable
 	case errors.Is(err, pool.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the server is shutting down")
+		return OutcomeUnavailable
 	case r.Context().Err() != nil:
 		// The caller went away while waiting.
+		return OutcomeCanceled
 	case errors.Is(err, agent.ErrNotReady):
 		writeError(w, http.StatusBadGateway, api.CodeInstanceFailed, err.Error())
+		return OutcomeInstanceFailed
 	default:
 		rt.log.Error("could not get an instance", "function", function, "error", err)
 		writeError(w, http.StatusBadGateway, api.CodeInstanceFailed, fmt.Sprintf("could not start an instance of %s: %v", function, err))
+		return OutcomeInstanceFailed
 	}
+}
+
+// done tells the observer, if any, how a call ended.
+func (rt *Router) done(function, outcome string, start time.Time) {
+	if rt.cfg.Observer == nil {
+		return
+	}
+	if outcome == OutcomeNotFound {
+		function = ""
+	}
+	rt.cfg.Observer.CallDone(function, outcome, time.Since(start))
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

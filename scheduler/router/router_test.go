@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/api"
@@ -54,6 +56,23 @@ func (n *httpNode) StopInstance(ctx context.Context, id string) error {
 	return nil
 }
 
+func (n *httpNode) Info(context.Context) (agent.NodeInfo, error) {
+	return agent.NodeInfo{ID: "http", Driver: driver.Fingerprint{Name: "http"}}, nil
+}
+
+func (n *httpNode) PauseInstance(context.Context, string) error  { return driver.ErrNotSupported }
+func (n *httpNode) ResumeInstance(context.Context, string) error { return driver.ErrNotSupported }
+
+func (n *httpNode) Instances(context.Context) ([]instance.Status, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []instance.Status
+	for id := range n.servers {
+		out = append(out, instance.Status{Instance: instance.Instance{ID: id}, State: instance.StateRunning})
+	}
+	return out, nil
+}
+
 func (n *httpNode) startCount() int { n.mu.Lock(); defer n.mu.Unlock(); return n.starts }
 
 // instanceHandler echoes, sleeps on /sleep, and reports a crash like a shim does on /crash.
@@ -65,6 +84,13 @@ func instanceHandler() http.Handler {
 			case <-time.After(2 * time.Second):
 			case <-r.Context().Done():
 			}
+		case "/cut":
+			// Promise more body than is sent, then hang up: the answer breaks mid-stream.
+			conn, buf, _ := w.(http.Hijacker).Hijack()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+			buf.Flush()
+			conn.Close()
+			return
 		case "/crash":
 			w.Header().Set(contract.HeaderFailed, "true")
 			contract.WriteError(w, http.StatusInternalServerError, contract.CodeHandlerError, "boom")
@@ -258,5 +284,162 @@ func TestEscapedPathReachesInstanceOnce(t *testing.T) {
 		if rec.Code != http.StatusOK || got.path != tt.path || got.raw != tt.escaped {
 			t.Errorf("%s: instance saw path %q (escaped %q), status %d; want %q", tt.escaped, got.path, got.raw, rec.Code, tt.path)
 		}
+	}
+}
+
+// errPool is a Pool whose Acquire always fails with err.
+type errPool struct{ err error }
+
+func (p errPool) Acquire(context.Context, string) (*pool.Lease, error) { return nil, p.err }
+func (p errPool) Timeout(string) (time.Duration, bool)                 { return time.Second, true }
+
+// recordingObserver keeps every CallDone.
+type recordingObserver struct {
+	mu    sync.Mutex
+	calls []string // "function outcome"
+}
+
+func (o *recordingObserver) CallDone(function, outcome string, took time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, function+" "+outcome)
+}
+
+func (o *recordingObserver) take() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := o.calls
+	o.calls = nil
+	return c
+}
+
+func TestAcquireErrorsAnswerAndOutcome(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tt := range []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter string
+		outcome    string
+	}{
+		{"queue full", fmt.Errorf("function f: 8 calls are waiting already: %w", pool.ErrQueueFull),
+			http.StatusServiceUnavailable, api.CodeQueueFull, "1", OutcomeQueueFull},
+		{"never fits", fmt.Errorf("function f reserves 9000 MB: %w", pool.ErrNoCapacity),
+			http.StatusServiceUnavailable, api.CodeNoCapacity, "", OutcomeUnavailable},
+		{"bare no capacity", pool.ErrNoCapacity, http.StatusServiceUnavailable, api.CodeNoCapacity, "", OutcomeUnavailable},
+		{"engine down", driver.ErrUnavailable, http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
+		{"no instance in time", context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable, "1", OutcomeUnavailable},
+		{"shutting down", pool.ErrClosed, http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
+		{"removed meanwhile", pool.ErrUnknownFunction, http.StatusNotFound, api.CodeNotFound, "", OutcomeNotFound},
+		{"start failed", errors.New("image not found"), http.StatusBadGateway, api.CodeInstanceFailed, "", OutcomeInstanceFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			obs := &recordingObserver{}
+			rt := New(errPool{tt.err}, Config{Observer: obs}, log)
+			rec := httptest.NewRecorder()
+			rt.Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/f", nil), "f", "/")
+			resp := rec.Result()
+			if resp.StatusCode != tt.status || errorCode(t, resp) != tt.code {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, rec.Body.String(), tt.status, tt.code)
+			}
+			if got := resp.Header.Get("Retry-After"); got != tt.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tt.retryAfter)
+			}
+			wantFn := "f"
+			if tt.outcome == OutcomeNotFound {
+				wantFn = ""
+			}
+			if got := obs.take(); len(got) != 1 || got[0] != wantFn+" "+tt.outcome {
+				t.Errorf("observer heard %q, want once %q", got, wantFn+" "+tt.outcome)
+			}
+		})
+	}
+}
+
+func TestQueueFullMessageSaysWhatToRaise(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt := New(errPool{pool.ErrQueueFull}, Config{}, log) // no observer: nothing to call
+	rec := httptest.NewRecorder()
+	rt.Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/f", nil), "f", "/")
+	for _, want := range []string{"queue", "max_instances", "retry"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("queue-full message lacks %q: %s", want, rec.Body.String())
+		}
+	}
+}
+
+func TestObserverHearsEveryCallOnce(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
+	var rt *Router
+	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	defer p.Shutdown()
+	spec := api.FunctionSpec{Name: "echo", Timeout: api.Duration(100 * time.Millisecond)}
+	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: spec}})
+	obs := &recordingObserver{}
+	rt = New(p, Config{MaxBodyBytes: 1024, Observer: obs}, log)
+
+	for _, tt := range []struct {
+		function, path string
+		body           int
+		status         int
+		heard          string
+	}{
+		{"echo", "/", 0, http.StatusCreated, "echo ok"},
+		{"echo", "/crash", 0, http.StatusInternalServerError, "echo handler_error"},
+		{"echo", "/sleep", 0, http.StatusGatewayTimeout, "echo timeout"},
+		{"echo", "/", 2048, http.StatusRequestEntityTooLarge, "echo too_large"},
+		{"nope", "/", 0, http.StatusNotFound, " not_found"},
+		{"nope", "/", 2048, http.StatusRequestEntityTooLarge, " too_large"},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/invoke/"+tt.function+tt.path, bytes.NewReader(make([]byte, tt.body)))
+		rt.Invoke(rec, req, tt.function, tt.path)
+		if rec.Code != tt.status {
+			t.Errorf("%s%s: status %d, want %d", tt.function, tt.path, rec.Code, tt.status)
+		}
+		if got := obs.take(); len(got) != 1 || got[0] != tt.heard {
+			t.Errorf("%s%s: observer heard %q, want once %q", tt.function, tt.path, got, tt.heard)
+		}
+	}
+}
+
+func TestObserverHearsCallerGoingAway(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
+	p := pool.New(n, pool.Config{}, log)
+	defer p.Shutdown()
+	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: api.FunctionSpec{Name: "echo"}}})
+	obs := &recordingObserver{}
+	rt := New(p, Config{Observer: obs}, log)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rec := httptest.NewRecorder()
+	rt.Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/echo/sleep", nil).WithContext(ctx), "echo", "/sleep")
+	if got := obs.take(); len(got) != 1 || got[0] != "echo "+OutcomeCanceled {
+		t.Fatalf("observer heard %q, want once %q", got, "echo canceled")
+	}
+}
+
+// TestObserverHearsAnswerCutOff: when the instance hangs up mid-answer the proxy aborts the
+// handler with a panic; the call is still reported, once, as the instance's failure.
+func TestObserverHearsAnswerCutOff(t *testing.T) {
+	obs := &recordingObserver{}
+	front, _ := setup(t, api.FunctionSpec{}, Config{Observer: obs})
+	if resp, err := http.Get(front.URL + "/invoke/echo/cut"); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The report comes after the answer, so the caller may see the end first.
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = obs.take()
+	}
+	time.Sleep(50 * time.Millisecond)
+	got = append(got, obs.take()...)
+	if len(got) != 1 || got[0] != "echo "+OutcomeInstanceFailed {
+		t.Fatalf("observer heard %q, want once %q", got, "echo instance_failed")
 	}
 }

@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/agent/node"
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/scheduler/httpapi"
+	"github.com/hearthfn/hearth/scheduler/metrics"
 	"github.com/hearthfn/hearth/scheduler/pool"
 	"github.com/hearthfn/hearth/scheduler/registry"
 	"github.com/hearthfn/hearth/scheduler/router"
@@ -49,6 +51,9 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// ShutdownGrace bounds how long calls in flight may finish at shutdown.
 	ShutdownGrace time.Duration
+	// PoolCapacity caps what function instances may reserve on the node in all; zero fields
+	// take what the node's engine reports (all of its memory and CPUs).
+	PoolCapacity instance.Resources
 }
 
 // Deps are the parts the server runs on.
@@ -92,8 +97,12 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	checkEngine(ctx, n, cfg, log)
 
 	var rt *router.Router
-	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
-	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout}, log)
+	m := metrics.New(log)
+	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }, Observer: m, Capacity: cfg.PoolCapacity}, log)
+	if err := m.CollectPool(p); err != nil {
+		return err
+	}
+	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m}, log)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, p, log)
 	if err := reg.Restore(ctx); err != nil {
 		return err
@@ -104,6 +113,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Invoker:        rt,
 		Info:           infoFunc(n, cfg),
 		UI:             d.UI,
+		Metrics:        m.Handler(),
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Log:            log,
 	})
