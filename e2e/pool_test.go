@@ -22,31 +22,6 @@ func containersOf(t *testing.T, function string) []string {
 	return strings.Fields(string(out))
 }
 
-// TestIdleInstanceIsStopped: an instance unused for idle_timeout is stopped and its container
-// removed; the next call starts a new one.
-func TestIdleInstanceIsStopped(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	dir := s.newFunction(t, "dozy")
-	setFuncYAML(t, dir, "idle_timeout", "1s")
-	s.must(t, dir, "deploy")
-	if status, body, _ := call(t, s, "dozy", `{"name":"Ada"}`); status != http.StatusOK || body != "Hello, Ada!" {
-		t.Fatalf("call: %d %q", status, body)
-	}
-	if n := len(containersOf(t, "dozy")); n != 1 {
-		t.Fatalf("%d containers after the first call, want 1", n)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(containersOf(t, "dozy")) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the idle instance was not stopped within 20 s (idle_timeout 1s)")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if status, body, _ := call(t, s, "dozy", `{"name":"Bo"}`); status != http.StatusOK || body != "Hello, Bo!" {
-		t.Fatalf("call after the idle stop: %d %q", status, body)
-	}
-}
-
 // TestRolloutFailsNoCallInFlight: a call in flight on version 1 finishes with version 1's answer
 // while version 2 is deployed; calls after the deploy get version 2; the old container goes.
 func TestRolloutFailsNoCallInFlight(t *testing.T) {

@@ -1,0 +1,252 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearthfn/hearth/api"
+)
+
+// The warm pool against the real Docker Engine: pause, resume, stop, min_instances, max under a
+// burst, a full queue, a killed container.
+
+// poolOf reads a function's pool from the API.
+func poolOf(t *testing.T, s *server, name string) api.PoolStatus {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/v1/functions/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var fn api.Function
+	if err := json.NewDecoder(resp.Body).Decode(&fn); err != nil || fn.Pool == nil {
+		t.Fatalf("GET function %s: %v (pool %v)", name, err, fn.Pool)
+	}
+	return *fn.Pool
+}
+
+// eventually polls cond for up to 30 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 30 s waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dockerPaused reports whether the container is paused, as Docker sees it.
+func dockerPaused(t *testing.T, container string) bool {
+	t.Helper()
+	out, err := exec.Command("docker", "inspect", "-f", "{{.State.Paused}}", container).Output()
+	if err != nil {
+		t.Fatalf("docker inspect %s: %v", container, err)
+	}
+	return strings.TrimSpace(string(out)) == "true"
+}
+
+// metric returns the value of one sample line of /metrics, or "" when it is absent.
+func metric(t *testing.T, s *server, sample string) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+func mustCall(t *testing.T, s *server, name string) {
+	t.Helper()
+	if status, body, _ := call(t, s, name, `{"name":"Ada"}`); status != http.StatusOK {
+		t.Fatalf("call %s: %d %s", name, status, body)
+	}
+}
+
+// TestIdleInstancePausedThenStopped: idle for idle_timeout, the instance is paused (Docker says
+// so); paused for pause_timeout, it is stopped and its container removed; a call after that
+// starts a new one.
+func TestIdleInstancePausedThenStopped(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "dozy")
+	setFuncYAML(t, dir, "idle_timeout", "1s")
+	setFuncYAML(t, dir, "pause_timeout", "2s")
+	s.must(t, dir, "deploy")
+	mustCall(t, s, "dozy")
+	ids := containersOf(t, "dozy")
+	if len(ids) != 1 {
+		t.Fatalf("%d containers after the first call, want 1", len(ids))
+	}
+	eventually(t, "the idle instance to be paused", func() bool {
+		p := poolOf(t, s, "dozy")
+		return len(p.Instances) == 1 && p.Instances[0].State == "paused"
+	})
+	if !dockerPaused(t, ids[0]) {
+		t.Fatalf("the pool says paused but Docker does not")
+	}
+	eventually(t, "the paused instance to be stopped", func() bool { return len(containersOf(t, "dozy")) == 0 })
+	mustCall(t, s, "dozy")
+}
+
+// TestPausedInstanceResumedByCall: a call to a function whose only instance is paused resumes
+// that instance (no new container) and is counted as a resumed cold start.
+func TestPausedInstanceResumedByCall(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "thaw")
+	setFuncYAML(t, dir, "idle_timeout", "1s")
+	s.must(t, dir, "deploy")
+	mustCall(t, s, "thaw")
+	before := containersOf(t, "thaw")
+	eventually(t, "the instance to be paused", func() bool { return dockerPaused(t, before[0]) })
+
+	mustCall(t, s, "thaw")
+	after := containersOf(t, "thaw")
+	if len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("containers after the call: %v, want the paused %s resumed", after, before[0])
+	}
+	if dockerPaused(t, after[0]) {
+		t.Fatalf("the container answered but is still paused")
+	}
+	if got := metric(t, s, `hearth_cold_starts_total{function="thaw",kind="resumed"}`); got != "1" {
+		t.Fatalf("resumed cold starts = %q, want 1", got)
+	}
+}
+
+// TestMinInstancesKeptWarm: min_instances starts an instance at deploy, before any call, and
+// keeps it running (not paused) past idle_timeout.
+func TestMinInstancesKeptWarm(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "ember")
+	setFuncYAML(t, dir, "idle_timeout", "1s")
+	setFuncYAML(t, dir, "min_instances", "1")
+	s.must(t, dir, "deploy")
+	eventually(t, "the min instance to be ready", func() bool {
+		p := poolOf(t, s, "ember")
+		return len(p.Instances) == 1 && p.Instances[0].State == "ready"
+	})
+	time.Sleep(3 * time.Second) // three idle_timeouts
+	ids := containersOf(t, "ember")
+	if len(ids) != 1 || dockerPaused(t, ids[0]) {
+		t.Fatalf("want 1 running container kept warm, have %v", ids)
+	}
+}
+
+// slowFunction deploys a Go function that sleeps for ms milliseconds per call, with the given
+// func.yaml settings.
+func slowFunction(t *testing.T, s *server, name string, ms int, settings map[string]string) {
+	t.Helper()
+	dir := s.newFunction(t, name)
+	writeHandler(t, dir, []string{"time"}, fmt.Sprintf(`	time.Sleep(%d * time.Millisecond)
+	w.Write([]byte("done"))`, ms))
+	for k, v := range settings {
+		setFuncYAML(t, dir, k, v)
+	}
+	s.must(t, dir, "deploy")
+}
+
+// TestBurstRespectsMaxInstances: 8 concurrent calls to a function with max_instances 2 all
+// succeed, on at most 2 containers.
+func TestBurstRespectsMaxInstances(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	slowFunction(t, s, "burst", 300, map[string]string{"max_instances": "2"})
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _, _ = call(t, s, "burst", "")
+		}()
+	}
+	most := 0
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-time.After(50 * time.Millisecond):
+			most = max(most, len(containersOf(t, "burst")))
+		}
+	}
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("call %d: status %d", i, st)
+		}
+	}
+	if most > 2 || len(containersOf(t, "burst")) > 2 {
+		t.Fatalf("saw %d containers, want at most max_instances = 2", most)
+	}
+}
+
+// TestQueueFullAnswers503: with one slot and a queue of one, a third concurrent call gets 503
+// with Retry-After while the first two succeed.
+func TestQueueFullAnswers503(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	slowFunction(t, s, "narrow", 3000, map[string]string{"max_instances": "1", "queue": "1"})
+	mustCallStatus := func(want int) {
+		if st, body, _ := call(t, s, "narrow", ""); st != want {
+			t.Errorf("call: %d %s, want %d", st, body, want)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); mustCallStatus(http.StatusOK) }()
+	eventually(t, "the first call in flight", func() bool {
+		p := poolOf(t, s, "narrow")
+		return len(p.Instances) == 1 && p.Instances[0].InFlight == 1
+	})
+	wg.Add(1)
+	go func() { defer wg.Done(); mustCallStatus(http.StatusOK) }()
+	eventually(t, "the second call queued", func() bool { return metric(t, s, `hearth_queue_depth{function="narrow"}`) == "1" })
+
+	resp, err := http.Post(s.URL+"/invoke/narrow", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third call: %d (Retry-After %q) %s, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	if e := errorOf(t, string(b)); !strings.Contains(e.Message, "queue") {
+		t.Fatalf("the 503 does not say the queue is full: %+v", e)
+	}
+	wg.Wait()
+}
+
+// TestKilledContainerReplaced: a container killed behind hearth's back is noticed and replaced,
+// and calls keep working.
+func TestKilledContainerReplaced(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "phoenix")
+	setFuncYAML(t, dir, "min_instances", "1")
+	s.must(t, dir, "deploy")
+	eventually(t, "the min instance", func() bool { return len(containersOf(t, "phoenix")) == 1 })
+	victim := containersOf(t, "phoenix")[0]
+	if out, err := exec.Command("docker", "kill", victim).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v: %s", err, out)
+	}
+	eventually(t, "a replacement container", func() bool {
+		ids := containersOf(t, "phoenix")
+		return len(ids) == 1 && ids[0] != victim
+	})
+	mustCall(t, s, "phoenix")
+}
