@@ -157,7 +157,8 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 		case !answered && c.result == OutcomeOK && r.Context().Err() != nil:
 			c.result = OutcomeCanceled
 		case !answered && c.result == OutcomeOK:
-			c.result = OutcomeInstanceFailed
+			// The caller is still there, so the instance broke the answer off: replace it.
+			c.outcome, c.result = pool.OutcomeFailed, OutcomeInstanceFailed
 		}
 		lease.Release(c.outcome)
 		rt.done(function, c.result, start)
