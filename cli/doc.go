@@ -1,5 +1,5 @@
-// Package cli is hearth's fn-style command line: init, deploy, invoke, list, inspect, delete
-// and version, talking to a hearth server through api/client.
+// Package cli is hearth's fn-style command line: init, deploy, invoke, list, inspect, config,
+// delete and version, talking to a hearth server through api/client.
 //
 // The tree is built without global state: NewRoot takes an Options value carrying the
 // standard streams, the environment (Getenv), the version and the few dependencies that live

@@ -27,7 +27,8 @@ func seed(e *env) {
 		UpdatedAt: now.Add(-5 * time.Minute),
 		Pool: &api.PoolStatus{Instances: []api.InstanceStatus{
 			{ID: "i-1", Version: 7, State: "ready", Endpoint: "10.0.0.2:31000", InFlight: 1, StartedAt: now.Add(-4 * time.Minute), LastUsed: now.Add(-20 * time.Second)},
-			{ID: "i-2", Version: 7, State: "paused", Endpoint: "10.0.0.3:31001", StartedAt: now.Add(-3 * time.Minute)},
+			{ID: "i-2", Version: 7, State: "paused", Endpoint: "10.0.0.3:31001", StartedAt: now.Add(-3 * time.Minute),
+				LastUsed: now.Add(-2 * time.Minute), PausedAt: now.Add(-40 * time.Second)},
 		}},
 	})
 }
@@ -71,21 +72,24 @@ func TestInspect(t *testing.T) {
 	r := e.run("inspect", "alpha")
 	r.wantCode(t, cli.ExitOK)
 	for _, want := range []string{
-		"Name:          alpha\n",
-		"Version:       7 (0.2.0)\n",
-		"Runtime:       go\n",
-		"Handler:       -\n",
-		"URL:           " + e.srv.URL + "/invoke/alpha\n",
-		"Memory:        256 MB\n",
-		"CPU:           500m\n",
-		"Timeout:       30s\n",
-		"Concurrency:   1\n",
-		"Instances:     min 0, max 4\n",
-		"Env:           MODE, TOKEN\n",
-		"Created:       2025-05-30T10:00:00Z (2d ago)\n",
-		"\nINSTANCE   VERSION   STATE    ENDPOINT         IN FLIGHT   STARTED   LAST USED\n",
-		"i-1        7         ready    10.0.0.2:31000   1           4m ago    20s ago\n",
-		"i-2        7         paused   10.0.0.3:31001   0           3m ago    -\n",
+		"Name:           alpha\n",
+		"Version:        7 (0.2.0)\n",
+		"Runtime:        go\n",
+		"Handler:        -\n",
+		"URL:            " + e.srv.URL + "/invoke/alpha\n",
+		"Memory:         256 MB\n",
+		"CPU:            500m\n",
+		"Timeout:        30s\n",
+		"Idle timeout:   30s\n",
+		"Pause timeout:  5m0s\n",
+		"Concurrency:    1\n",
+		"Instances:      min 0, max 4\n",
+		"Queue:          100\n",
+		"Env:            MODE, TOKEN\n",
+		"Created:        2025-05-30T10:00:00Z (2d ago)\n",
+		"\nINSTANCE   VERSION   STATE    IN FLIGHT   LAST USED   PAUSED    STARTED   ENDPOINT\n",
+		"i-1        7         ready    1           20s ago     -         4m ago    10.0.0.2:31000\n",
+		"i-2        7         paused   0           2m ago      40s ago   3m ago    10.0.0.3:31001\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)

@@ -77,8 +77,10 @@ func functionFields(f api.Function, url string, now time.Time) []output.Field {
 		{Name: "CPU", Value: cpu},
 		{Name: "Timeout", Value: s.Timeout.String()},
 		{Name: "Idle timeout", Value: s.IdleTimeout.String()},
+		{Name: "Pause timeout", Value: s.PauseTimeout.String()},
 		{Name: "Concurrency", Value: strconv.Itoa(s.Concurrency)},
 		{Name: "Instances", Value: fmt.Sprintf("min %d, max %d", s.MinInstances, s.MaxInstances)},
+		{Name: "Queue", Value: strconv.Itoa(s.Queue)},
 		// Only the keys: values are often secrets, and inspect output ends up in tickets.
 		{Name: "Env", Value: strings.Join(slices.Sorted(maps.Keys(s.Env)), ", ")},
 		{Name: "Created", Value: timeAndAge(f.CreatedAt, now)},
@@ -94,16 +96,19 @@ func timeAndAge(t, now time.Time) string {
 	return t.Format(time.RFC3339) + " (" + output.Ago(now, t) + ")"
 }
 
-// writeInstances writes the pool's instances as a table after a blank line.
+// writeInstances writes the pool's instances as a table after a blank line. State is the
+// pool's: starting, ready, busy, pausing, paused, resuming or draining; "paused" says since
+// when an instance has been paused ("-" when it is not).
 func writeInstances(w io.Writer, p *api.PoolStatus, now time.Time) error {
 	if p == nil || len(p.Instances) == 0 {
 		_, err := fmt.Fprintln(w, "\nNo instances running.")
 		return err
 	}
 	fmt.Fprintln(w)
-	t := output.NewTable(w, "instance", "version", "state", "endpoint", "in flight", "started", "last used")
+	t := output.NewTable(w, "instance", "version", "state", "in flight", "last used", "paused", "started", "endpoint")
 	for _, i := range p.Instances {
-		t.Row(i.ID, i.Version, i.State, i.Endpoint, i.InFlight, output.Ago(now, i.StartedAt), output.Ago(now, i.LastUsed))
+		t.Row(i.ID, i.Version, i.State, i.InFlight, output.Ago(now, i.LastUsed), output.Ago(now, i.PausedAt),
+			output.Ago(now, i.StartedAt), i.Endpoint)
 	}
 	return t.Flush()
 }

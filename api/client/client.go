@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,17 +106,33 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 // doJSON performs a non-streaming API call under the client's timeout and decodes a 2xx body
 // into out (unless out is nil). A non-2xx answer becomes a *Error.
 func (c *Client) doJSON(ctx context.Context, method, path string, out any) error {
+	return c.doJSONBody(ctx, method, path, nil, out)
+}
+
+// doJSONBody is doJSON with in, unless nil, sent as the JSON request body.
+func (c *Client) doJSONBody(ctx context.Context, method, path string, in, out any) error {
 	tctx := ctx
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		tctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(tctx, method, c.base+path, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: encoding the request: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(tctx, method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.send(req)
 	if err != nil {
 		return c.timeoutError(ctx, tctx, err)

@@ -18,6 +18,8 @@ type Registry interface {
 	List(ctx context.Context) ([]api.Function, error)
 	Versions(ctx context.Context, name string) ([]api.Version, error)
 	Delete(ctx context.Context, name string) error
+	// Configure changes a function's settings (scheduler/registry.Registry.Configure).
+	Configure(ctx context.Context, name string, patch api.ConfigPatch) (api.Function, error)
 }
 
 // Invoker serves calls to functions (scheduler/router).
@@ -63,6 +65,7 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}", h.deleteFunction).Methods(http.MethodDelete)
 	r.HandleFunc("/v1/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
+	r.HandleFunc("/v1/functions/{name}/config", h.configure).Methods(http.MethodPatch)
 
 	r.HandleFunc("/invoke/{name}", h.invoke)
 	r.HandleFunc("/invoke/{name}/{rest:.*}", h.invoke)

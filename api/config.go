@@ -1,0 +1,83 @@
+package api
+
+import "maps"
+
+// ConfigPatch is the body of PATCH /v1/functions/{name}/config: the settings to change. A field
+// left out (nil) keeps its current value. Env is merged into the function's environment key by
+// key: a key with a value sets it, a key with null or "" removes it, and keys not named keep
+// their values. The change is recorded as a new version with the same image; a later deploy
+// applies func.yaml again and so overrides it.
+type ConfigPatch struct {
+	MemoryMB     *int64    `json:"memory_mb,omitempty"`
+	CPUMilli     *int64    `json:"cpu_milli,omitempty"`
+	Timeout      *Duration `json:"timeout,omitempty"`
+	IdleTimeout  *Duration `json:"idle_timeout,omitempty"`
+	PauseTimeout *Duration `json:"pause_timeout,omitempty"`
+	Concurrency  *int      `json:"concurrency,omitempty"`
+	MinInstances *int      `json:"min_instances,omitempty"`
+	MaxInstances *int      `json:"max_instances,omitempty"`
+	Queue        *int      `json:"queue,omitempty"`
+	// Env sets (non-empty value) or removes (nil or "") environment variables.
+	Env map[string]*string `json:"env,omitempty"`
+}
+
+// ConfigKeys are the keys of a ConfigPatch, as JSON and `hearth config` write them, in the
+// order they are shown.
+var ConfigKeys = []string{
+	"memory_mb", "cpu_milli", "timeout", "idle_timeout", "pause_timeout",
+	"concurrency", "min_instances", "max_instances", "queue", "env",
+}
+
+// Apply returns s with p's changes. s is not modified: its Env is copied. An Env left with no
+// keys becomes nil.
+func (p ConfigPatch) Apply(s FunctionSpec) FunctionSpec {
+	setIf(&s.MemoryMB, p.MemoryMB)
+	setIf(&s.CPUMilli, p.CPUMilli)
+	setIf(&s.Timeout, p.Timeout)
+	setIf(&s.IdleTimeout, p.IdleTimeout)
+	setIf(&s.PauseTimeout, p.PauseTimeout)
+	setIf(&s.Concurrency, p.Concurrency)
+	setIf(&s.MinInstances, p.MinInstances)
+	setIf(&s.MaxInstances, p.MaxInstances)
+	setIf(&s.Queue, p.Queue)
+	if len(p.Env) > 0 {
+		env := maps.Clone(s.Env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		for k, v := range p.Env {
+			if v == nil || *v == "" {
+				delete(env, k)
+			} else {
+				env[k] = *v
+			}
+		}
+		s.Env = env
+	}
+	if len(s.Env) == 0 {
+		s.Env = nil
+	}
+	return s
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// SettingsOf returns every setting of s as a patch that sets it, with the server's defaults
+// filled in: what `hearth config NAME -o json` prints, and a body PATCH accepts as it is.
+func SettingsOf(s FunctionSpec) ConfigPatch {
+	s = s.WithDefaults()
+	p := ConfigPatch{
+		MemoryMB: &s.MemoryMB, CPUMilli: &s.CPUMilli,
+		Timeout: &s.Timeout, IdleTimeout: &s.IdleTimeout, PauseTimeout: &s.PauseTimeout,
+		Concurrency: &s.Concurrency, MinInstances: &s.MinInstances, MaxInstances: &s.MaxInstances,
+		Queue: &s.Queue, Env: map[string]*string{},
+	}
+	for k, v := range s.Env {
+		p.Env[k] = &v
+	}
+	return p
+}
