@@ -106,14 +106,19 @@ func TestIdleInstancePausedThenStopped(t *testing.T) {
 }
 
 // TestPausedInstanceResumedByCall: a call to a function whose only instance is paused resumes
-// that instance (no new container) and is counted as a resumed cold start.
+// that instance (no new container) and is counted as a resumed cold start. The short
+// idle_timeout is set with `hearth config` after the instance started.
 func TestPausedInstanceResumedByCall(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	dir := s.newFunction(t, "thaw")
-	setFuncYAML(t, dir, "idle_timeout", "1s")
 	s.must(t, dir, "deploy")
 	mustCall(t, s, "thaw")
 	before := containersOf(t, "thaw")
+	// A settings change through `hearth config` applies at once and keeps the warm instance.
+	s.must(t, dir, "config", "thaw", "idle_timeout=1s")
+	if got := containersOf(t, "thaw"); len(got) != 1 || got[0] != before[0] {
+		t.Fatalf("containers after hearth config: %v, want %s carried over", got, before[0])
+	}
 	eventually(t, "the instance to be paused", func() bool { return dockerPaused(t, before[0]) })
 
 	mustCall(t, s, "thaw")
