@@ -96,6 +96,7 @@ func New(p Pool, cfg Config, log *slog.Logger) *Router {
 		ErrorHandler:   rt.proxyError,
 		// Flush every write: a function may stream its answer.
 		FlushInterval: -1,
+		BufferPool:    newBufferPool(),
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	return rt
