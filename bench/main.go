@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hearthfn/hearth/agent/driver/docker"
@@ -21,46 +23,84 @@ type config struct {
 	calls      int
 	cold       int
 	out        string
+	functions  string
 	runtimes   string
 	dockerHost string
 }
 
-// row is one line of the table: hearth's figure and the floor it is compared with.
-type row struct {
-	Name   string  `json:"name"`
-	Hearth summary `json:"hearth"`
-	Floor  summary `json:"floor"`
-	// FloorName says what the floor is.
-	FloorName string `json:"floor_name"`
-}
-
-// runtimeRow is one runtime's image size, build and time to ready.
-type runtimeRow struct {
-	Runtime     string  `json:"runtime"`
-	ImageBytes  int64   `json:"image_bytes"`
-	BuildMS     float64 `json:"first_build_ms"`
-	ColdStart   summary `json:"cold_start"`
-	Description string  `json:"description"`
-}
-
+// report is everything one run measured; it is also the JSON written to -out.
 type report struct {
 	When     time.Time    `json:"when"`
+	Machine  machine      `json:"machine"`
 	Rows     []row        `json:"rows"`
 	Runtimes []runtimeRow `json:"runtimes"`
+	// WallSeconds is the run's duration, server start to the last figure.
+	WallSeconds float64 `json:"wall_seconds"`
 }
+
+// machine says where the figures were taken.
+type machine struct {
+	CPUs   int    `json:"cpus"`
+	OS     string `json:"os"`
+	Docker string `json:"docker"`
+	Go     string `json:"go"`
+}
+
+// row is one line of the table: hearth's figure and the floor it is compared with.
+type row struct {
+	// Function is the runtime of the no-op function measured ("go", "python").
+	Function string  `json:"function"`
+	Kind     kind    `json:"kind"`
+	Name     string  `json:"name"`
+	Hearth   summary `json:"hearth"`
+	Floor    summary `json:"floor"`
+	// FloorName says what the floor is.
+	FloorName string `json:"floor_name"`
+	// BareProxy is the warm call through a bare Go reverse proxy to the same instance: the
+	// price of the extra hop alone (warm rows only).
+	BareProxy *summary `json:"bare_proxy,omitempty"`
+	// HearthCPUPerCallUS and ProxyCPUPerCallUS are the CPU time (user + system) the hearth
+	// server and the bare proxy spent per warm call through them.
+	HearthCPUPerCallUS float64      `json:"hearth_cpu_per_call_us,omitempty"`
+	ProxyCPUPerCallUS  float64      `json:"bare_proxy_cpu_per_call_us,omitempty"`
+	Goals              []goalResult `json:"goals,omitempty"`
+}
+
+// kind names what a row measures; goals are attached by kind.
+type kind string
+
+const (
+	kindWarm1  kind = "warm_c1"
+	kindWarm16 kind = "warm_c16"
+	kindCold   kind = "cold"
+	kindPaused kind = "paused"
+)
 
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.bin, "bin", "bin/hearth", "the hearth binary to measure")
-	flag.IntVar(&cfg.calls, "calls", 2000, "warm calls per measurement")
-	flag.IntVar(&cfg.cold, "cold", 8, "cold starts per measurement")
+	flag.IntVar(&cfg.calls, "calls", 2000, "warm calls per side at concurrency 1 (four times as many at 16)")
+	flag.IntVar(&cfg.cold, "cold", 10, "samples per side of the cold and paused rows")
 	flag.StringVar(&cfg.out, "out", "bench-results/bench.json", "where to write the figures as JSON")
-	flag.StringVar(&cfg.runtimes, "runtimes", "", "comma-separated runtimes to measure (default: all)")
+	flag.StringVar(&cfg.functions, "functions", "go,python", "comma-separated runtimes of the no-op functions compared with the floors")
+	flag.StringVar(&cfg.runtimes, "runtimes", "", "comma-separated runtimes for the image and time-to-ready rows (default: all)")
 	flag.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the Docker Engine")
+	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
+	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	if *proxyListen != "" {
+		if err := serveProxy(*proxyListen, *proxyTarget); err != nil {
+			fmt.Fprintln(os.Stderr, "bench proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// An interrupt cancels the run; the deferred cleanup still removes what it made.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	err := run(ctx, cfg)
 	cancel()
+	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -68,12 +108,15 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config) error {
+	began := time.Now()
 	srv, err := startServer(ctx, cfg.bin)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	// The server stops (and with it every instance) before the images go: an image in use by a
+	// container cannot be removed.
 	defer removeImages()
+	defer srv.stop()
 	c, err := client.New(srv.url)
 	if err != nil {
 		return err
@@ -85,37 +128,33 @@ func run(ctx context.Context, cfg config) error {
 	defer drv.Close()
 	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, catalog: runtimes.New(), work: srv.dataDir}
 
-	rep := report{When: time.Now().UTC()}
-	logf("deploying the no-op Go function")
-	// Concurrency 16 lets one instance take the concurrent load, as the direct floor's single
-	// instance does; with the default of 1 hearth would spread it over new instances.
-	noop, err := b.deployScaffold(ctx, "go", "noop", "concurrency: 16\n")
-	if err != nil {
-		return err
+	rep := report{When: time.Now().UTC(), Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}}
+	if fp, err := drv.Fingerprint(ctx); err == nil {
+		rep.Machine.Docker = fp.Version
 	}
-	warm, err := b.warmRows(ctx, noop.name)
-	if err != nil {
-		return err
+
+	// The cold rows' functions double as their runtime's time-to-ready row.
+	coldRuns := map[string]coldRun{}
+	for _, rt := range splitList(cfg.functions) {
+		rows, cr, err := b.functionRows(ctx, rt)
+		if err != nil {
+			return fmt.Errorf("%s function: %w", rt, err)
+		}
+		rep.Rows = append(rep.Rows, rows...)
+		coldRuns[rt] = cr
 	}
-	rep.Rows = append(rep.Rows, warm...)
-	cold, err := b.coldRow(ctx, noop)
-	if err != nil {
-		return err
-	}
-	rep.Rows = append(rep.Rows, cold)
-	rep.Rows = append(rep.Rows, b.pauseRow(ctx, noop))
 
 	for _, rt := range b.catalog.List() {
-		if cfg.runtimes != "" && !contains(strings.Split(cfg.runtimes, ","), rt.Name) {
+		if cfg.runtimes != "" && !contains(splitList(cfg.runtimes), rt.Name) {
 			continue
 		}
-		logf("runtime %s: deploy and cold starts", rt.Name)
-		rr, err := b.runtimeRow(ctx, rt)
+		rr, err := b.runtimeRow(ctx, rt, coldRuns)
 		if err != nil {
 			return fmt.Errorf("runtime %s: %w", rt.Name, err)
 		}
 		rep.Runtimes = append(rep.Runtimes, rr)
 	}
+	rep.WallSeconds = time.Since(began).Seconds()
 
 	printReport(os.Stdout, rep)
 	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
@@ -129,33 +168,50 @@ func run(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// removeImages removes the function images the bench built (the base images stay).
-func removeImages() {
-	out, err := exec.Command("docker", "images", "-q", "--filter", "label=hearth.function").Output()
+// functionRows measures one runtime's no-op function against every floor: warm, cold, paused.
+// Each measurement deploys a function of its own, with the settings it needs.
+func (b *bench) functionRows(ctx context.Context, rt string) ([]row, coldRun, error) {
+	rows, err := b.warmRows(ctx, rt)
 	if err != nil {
-		return
+		return nil, coldRun{}, err
 	}
-	var ids []string
-	for _, id := range strings.Fields(string(out)) {
-		name, _ := exec.Command("docker", "image", "inspect", "--format", `{{index .Config.Labels "hearth.function"}}`, id).Output()
-		if n := strings.TrimSpace(string(name)); n == "noop" || strings.HasPrefix(n, "bench-") {
-			ids = append(ids, id)
+	cold, cr, err := b.coldRow(ctx, rt)
+	if err != nil {
+		return nil, coldRun{}, err
+	}
+	paused, err := b.pausedRow(ctx, rt)
+	if err != nil {
+		return nil, coldRun{}, err
+	}
+	rows = append(rows, cold, paused)
+	for i := range rows {
+		rows[i].Goals = evaluate(rows[i])
+	}
+	return rows, cr, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
 		}
 	}
-	if len(ids) > 0 {
-		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
-	}
+	return out
 }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
-		if strings.TrimSpace(x) == s {
+		if x == s {
 			return true
 		}
 	}
 	return false
 }
 
+// started is when the run began; progress lines show the time since.
+var started = time.Now()
+
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "bench: %5.1fs "+format+"\n", append([]any{time.Since(started).Seconds()}, args...)...)
 }

@@ -7,32 +7,61 @@ import (
 )
 
 func printReport(w io.Writer, rep report) {
-	fmt.Fprintf(w, "\nhearth vs the floors (ms; min / median / p99), %s\n\n", rep.When.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "\nhearth vs the floors, %s; %d CPUs, Docker %s (times in ms: min / median / p99)\n\n",
+		rep.When.Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.Docker)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEASUREMENT\tHEARTH\tFLOOR\tRATIO (median)\tFLOOR IS")
+	fmt.Fprintln(tw, "FUNCTION\tMEASUREMENT\tHEARTH\tFLOOR\tHEARTH/FLOOR (median)\tGOAL\tMET")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, cell(r.Hearth), cell(r.Floor), ratio(r.Hearth, r.Floor), r.FloorName)
-		if r.Hearth.RPS > 0 && r.Floor.RPS > 0 {
-			fmt.Fprintf(tw, "  throughput (req/s)\t%.0f\t%.0f\t%.2f\t\n", r.Hearth.RPS, r.Floor.RPS, r.Hearth.RPS/r.Floor.RPS)
+		var gs []goalResult
+		if r.Kind != kindWarm16 { // c16's goal is on its throughput line
+			gs = r.Goals
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Function, r.Name, cell(r.Hearth), cell(r.Floor),
+			ratio(r.Hearth, r.Floor), goalText(gs, 0), goalMet(gs, 0))
+		for i := 1; i < len(gs); i++ {
+			fmt.Fprintf(tw, "\t\t\t\t\t%s\t%s\n", goalText(gs, i), goalMet(gs, i))
+		}
+		if r.Kind == kindWarm16 {
+			fmt.Fprintf(tw, "\t  throughput (req/s)\t%.0f\t%.0f\t%.2fx\t%s\t%s\n", r.Hearth.RPS, r.Floor.RPS,
+				r.Hearth.RPS/r.Floor.RPS, goalText(r.Goals, 0), goalMet(r.Goals, 0))
 		}
 	}
 	tw.Flush()
-	if len(rep.Runtimes) == 0 {
-		return
+	printHop(w, rep.Rows)
+	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to the instance hearth runs (same keep-alive client);")
+	fmt.Fprintln(w, "  first call = Docker API create + start, ready polled every 1 ms, one call;")
+	fmt.Fprintln(w, "  paused = Docker API unpause of a container the bench paused, one call.")
+
+	if len(rep.Runtimes) > 0 {
+		fmt.Fprintf(w, "\nruntimes: image size, first build and time to ready (first call with no instance)\n\n")
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUNTIME\tIMAGE\tFIRST BUILD\tTIME TO READY + CALL (min / median / p99 ms)")
+		for _, r := range rep.Runtimes {
+			fmt.Fprintf(tw, "%s\t%.1f MB\t%.1f s\t%s\n", r.Runtime, float64(r.ImageBytes)/1e6, r.BuildMS/1000, cell(r.ColdStart))
+		}
+		tw.Flush()
 	}
-	fmt.Fprintf(w, "\nruntimes: image size and time to ready (first call with no instance)\n\n")
-	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNTIME\tIMAGE\tFIRST BUILD\tCOLD START (min / median / p99 ms)")
-	for _, r := range rep.Runtimes {
-		fmt.Fprintf(tw, "%s\t%.1f MB\t%.1f s\t%s\n", r.Runtime, float64(r.ImageBytes)/1e6, r.BuildMS/1000, cell(r.ColdStart))
+	fmt.Fprintf(w, "\nwall time %.0f s\n", rep.WallSeconds)
+}
+
+func goalText(gs []goalResult, i int) string {
+	if i >= len(gs) {
+		return ""
 	}
-	tw.Flush()
+	return gs[i].Goal
+}
+
+func goalMet(gs []goalResult, i int) string {
+	if i >= len(gs) {
+		return ""
+	}
+	return verdict(gs[i])
 }
 
 func cell(s summary) string {
 	if s.N == 0 {
 		if s.Note != "" {
-			return "(" + s.Note + ")"
+			return s.Note
 		}
 		return "-"
 	}
@@ -50,5 +79,29 @@ func ratio(h, f summary) string {
 	if h.N == 0 || f.N == 0 || f.P50MS == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2fx (+%s ms)", h.P50MS/f.P50MS, ms(h.P50MS-f.P50MS))
+	return fmt.Sprintf("%.2fx (%s)", h.P50MS/f.P50MS, signedMS(h.P50MS-f.P50MS))
+}
+
+// printHop shows the warm rows beside a bare reverse proxy to the same instance: how much of
+// hearth's gap to the direct call is the extra HTTP hop itself.
+func printHop(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	header := false
+	for _, r := range rows {
+		if r.BareProxy == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nthe extra hop: a bare Go reverse proxy (net/http/httputil, own process) to the same instance\n\n")
+			fmt.Fprintln(tw, "FUNCTION\tMEASUREMENT\tDIRECT (median / p99, req/s)\tBARE PROXY\tHEARTH\tCPU PER CALL (proxy / hearth)")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f / %.0f µs\n", r.Function, r.Name, hop(r.Floor), hop(*r.BareProxy),
+			hop(r.Hearth), r.ProxyCPUPerCallUS, r.HearthCPUPerCallUS)
+	}
+	tw.Flush()
+}
+
+func hop(s summary) string {
+	return fmt.Sprintf("%s / %s, %.0f", ms(s.P50MS), ms(s.P99MS), s.RPS)
 }

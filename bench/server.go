@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -71,4 +73,32 @@ func (s *server) stop() {
 		<-done
 	}
 	os.RemoveAll(s.dataDir)
+}
+
+// userHZ is the unit of the CPU times in /proc/<pid>/stat, fixed at 100 on Linux.
+const userHZ = 100
+
+func (s *server) cpuTime() (time.Duration, error) { return cpuTime(s.cmd.Process.Pid) }
+
+// cpuTime returns the CPU time (user + system) a process has used so far.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, may hold spaces: count the fields after its closing ')'.
+	// There, utime and stime (fields 14 and 15 of proc(5)) are at 11 and 12.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }

@@ -10,14 +10,12 @@ type sample []time.Duration
 
 // summary is what the table shows of a sample.
 type summary struct {
-	N      int     `json:"n"`
-	MinMS  float64 `json:"min_ms"`
-	P50MS  float64 `json:"median_ms"`
-	P99MS  float64 `json:"p99_ms"`
-	RPS    float64 `json:"throughput_rps,omitempty"`
-	Note   string  `json:"note,omitempty"`
-	Bytes  int64   `json:"bytes,omitempty"`
-	Failed int     `json:"failed,omitempty"`
+	N     int     `json:"n"`
+	MinMS float64 `json:"min_ms"`
+	P50MS float64 `json:"median_ms"`
+	P99MS float64 `json:"p99_ms"`
+	RPS   float64 `json:"throughput_rps,omitempty"`
+	Note  string  `json:"note,omitempty"`
 }
 
 func (s sample) summarize() summary {

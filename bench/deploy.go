@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearthfn/hearth/agent/driver/docker"
+	"github.com/hearthfn/hearth/agent/instance"
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/api/client"
+	"github.com/hearthfn/hearth/builder/buildctx"
+	"github.com/hearthfn/hearth/runtimes"
+	"github.com/hearthfn/hearth/runtimes/contract"
+)
+
+type bench struct {
+	cfg     config
+	srv     *server
+	client  *client.Client
+	drv     *docker.Driver
+	catalog *runtimes.Catalog
+	work    string
+}
+
+// namePrefix starts the name of every function the bench deploys; removeImages relies on it.
+const namePrefix = "bench-"
+
+// deployed is a function the bench deployed.
+type deployed struct {
+	name, image string
+	// spec is the version's spec with defaults, for raw floors that must match hearth's
+	// instances (memory, CPU, env).
+	spec      api.FunctionSpec
+	buildTime time.Duration
+}
+
+// deployScaffold writes a runtime's scaffold (what `hearth init --runtime <rt>` writes), appends
+// extraYAML to its func.yaml and deploys it.
+func (b *bench) deployScaffold(ctx context.Context, runtime, name, extraYAML string) (deployed, error) {
+	rt, err := b.catalog.Lookup(runtime)
+	if err != nil {
+		return deployed{}, err
+	}
+	dir := filepath.Join(b.work, "src", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return deployed{}, err
+	}
+	if err := rt.WriteScaffold(dir, name); err != nil {
+		return deployed{}, err
+	}
+	if extraYAML != "" {
+		f, err := os.OpenFile(filepath.Join(dir, "func.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return deployed{}, err
+		}
+		_, err = f.WriteString(extraYAML)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return deployed{}, err
+		}
+	}
+	var archive bytes.Buffer
+	if err := buildctx.PackDir(&archive, dir); err != nil {
+		return deployed{}, err
+	}
+	began := time.Now()
+	fn, _, err := b.client.Deploy(ctx, name, &archive, nil)
+	if err != nil {
+		return deployed{}, fmt.Errorf("deploy %s: %w", name, err)
+	}
+	return deployed{name: name, image: fn.Version.Image, spec: fn.Version.Spec.WithDefaults(),
+		buildTime: time.Since(began)}, nil
+}
+
+// remove deletes a function the bench is done with, so that its instances stop taking memory
+// and CPU from the measurements that follow.
+func (b *bench) remove(ctx context.Context, name string) error {
+	if err := b.client.DeleteFunction(ctx, name); err != nil {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return b.waitGone(ctx, name, 30*time.Second)
+}
+
+// pool returns a function's instances as GET /v1/functions/{name} reports them.
+func (b *bench) pool(ctx context.Context, name string) ([]api.InstanceStatus, error) {
+	fn, err := b.client.GetFunction(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if fn.Pool == nil {
+		return nil, nil
+	}
+	return fn.Pool.Instances, nil
+}
+
+// containers returns the Docker containers of a function's instances.
+func (b *bench) containers(ctx context.Context, name string) ([]instance.Status, error) {
+	all, err := b.drv.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mine []instance.Status
+	for _, st := range all {
+		if st.Function == name {
+			mine = append(mine, st)
+		}
+	}
+	return mine, nil
+}
+
+// waitGone waits until a function has no container left, so that the next measurement starts
+// on a quiet machine.
+func (b *bench) waitGone(ctx context.Context, name string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		cs, err := b.containers(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d container(s) of %s still there after %s", len(cs), name, limit)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// call makes one GET and checks for a 200.
+func call(hc *http.Client, url string) error {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// removeImages removes the function images the bench built (the base images stay).
+func removeImages() {
+	out, err := exec.Command("docker", "images", "-q", "--filter", "label="+instance.LabelFunction).Output()
+	if err != nil {
+		return
+	}
+	var ids []string
+	for _, id := range strings.Fields(string(out)) {
+		name, _ := exec.Command("docker", "image", "inspect", "--format",
+			`{{index .Config.Labels "`+instance.LabelFunction+`"}}`, id).Output()
+		if strings.HasPrefix(strings.TrimSpace(string(name)), namePrefix) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+	}
+}
+
+func imageSize(ctx context.Context, image string) (int64, error) {
+	out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Size}}", image).Output()
+	if err != nil {
+		return 0, fmt.Errorf("docker image inspect %s: %w", image, err)
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+}
+
+// rawSpec is the spec of a container the bench starts itself for a floor: the function's image,
+// memory, CPU and env, as hearth would start it, but unknown to hearth's pool.
+func rawSpec(fn deployed) instance.Spec {
+	return instance.Spec{ID: namePrefix + "raw-" + randomID(), Image: fn.image, Port: contract.DefaultPort, Env: fn.spec.Env,
+		Resources: instance.Resources{MemoryMB: fn.spec.MemoryMB, CPUMilli: fn.spec.CPUMilli},
+		// The function image's labels reach its containers; this one is told apart from the
+		// pool's instances of the function by a function label of its own.
+		Labels: map[string]string{instance.LabelFunction: namePrefix + "raw"}}
+}
+
+func randomID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import "fmt"
+
+// goal is one of the warm pool's targets for hearth against a floor (issue 4). Goals are
+// measured and reported, never asserted: a missed goal does not fail the run.
+type goal struct {
+	text string
+	// measure returns the figure compared with limit, and false when a side has no figure.
+	measure func(h, f summary) (float64, bool)
+	limit   float64
+	// atLeast: met when the figure is at least limit; otherwise when it is at most limit.
+	atLeast bool
+	format  func(float64) string
+}
+
+// goalResult is a goal as measured by one run.
+type goalResult struct {
+	Goal     string  `json:"goal"`
+	Value    float64 `json:"value"`
+	Measured string  `json:"measured"`
+	// Met is null when either side was not measured.
+	Met *bool `json:"met"`
+}
+
+var goals = map[kind][]goal{
+	kindWarm1: {
+		{text: "median within 0.2 ms of direct", measure: diff(func(s summary) float64 { return s.P50MS }), limit: 0.2, format: signedMS},
+		{text: "p99 within 1 ms of direct", measure: diff(func(s summary) float64 { return s.P99MS }), limit: 1, format: signedMS},
+	},
+	kindWarm16: {
+		{text: "throughput >= 80% of direct", measure: throughputShare, limit: 0.8, atLeast: true, format: percent},
+	},
+	kindCold: {
+		{text: "median within 50 ms of raw Docker", measure: diff(func(s summary) float64 { return s.P50MS }), limit: 50, format: signedMS},
+	},
+	kindPaused: {
+		{text: "median within 10 ms of raw unpause+call", measure: diff(func(s summary) float64 { return s.P50MS }), limit: 10, format: signedMS},
+	},
+}
+
+// evaluate measures a row's goals.
+func evaluate(r row) []goalResult {
+	var out []goalResult
+	for _, g := range goals[r.Kind] {
+		res := goalResult{Goal: g.text, Measured: "not measured"}
+		if v, ok := g.measure(r.Hearth, r.Floor); ok {
+			met := v <= g.limit
+			if g.atLeast {
+				met = v >= g.limit
+			}
+			res.Value, res.Measured, res.Met = v, g.format(v), &met
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// diff measures hearth's figure minus the floor's, in ms.
+func diff(stat func(summary) float64) func(h, f summary) (float64, bool) {
+	return func(h, f summary) (float64, bool) {
+		if h.N == 0 || f.N == 0 {
+			return 0, false
+		}
+		return stat(h) - stat(f), true
+	}
+}
+
+// throughputShare measures hearth's throughput as a share of the floor's.
+func throughputShare(h, f summary) (float64, bool) {
+	if h.RPS == 0 || f.RPS == 0 {
+		return 0, false
+	}
+	return h.RPS / f.RPS, true
+}
+
+func signedMS(v float64) string {
+	if v >= 0 {
+		return "+" + ms(v) + " ms"
+	}
+	return "-" + ms(-v) + " ms"
+}
+
+func percent(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+
+// verdict is a goal's MET cell.
+func verdict(g goalResult) string {
+	switch {
+	case g.Met == nil:
+		return "not measured"
+	case *g.Met:
+		return "met (" + g.Measured + ")"
+	default:
+		return "NOT MET (" + g.Measured + ")"
+	}
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// warmYAML lets the single instance take all 16 concurrent calls, as the direct floor's does:
+// with max_instances 1, hearth and the floor hit the same instance. The long idle_timeout keeps
+// the pool from pausing it while only the floor calls it.
+const warmYAML = "concurrency: 16\nmax_instances: 1\nidle_timeout: 5m\n"
+
+// rounds is how many alternating slices the warm calls of each side are cut into, so that the
+// noise of a shared machine falls on hearth and the floor alike.
+const rounds = 4
+
+// warmRows compares calls through hearth with calls straight to the instance hearth runs, at
+// concurrency 1 and 16, and with calls through a bare reverse proxy to it (proxy.go).
+func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
+	name := namePrefix + rt + "-warm"
+	logf("%s: deploying %s", rt, name)
+	fn, err := b.deployScaffold(ctx, rt, name, warmYAML)
+	if err != nil {
+		return nil, err
+	}
+	invoke := b.client.InvokeURL(fn.name)
+	if err := call(http.DefaultClient, invoke); err != nil {
+		return nil, err
+	}
+	insts, err := b.pool(ctx, fn.name)
+	if err != nil {
+		return nil, err
+	}
+	if len(insts) != 1 || insts[0].Endpoint == "" {
+		return nil, fmt.Errorf("want one instance of %s after a call, the pool has %d", fn.name, len(insts))
+	}
+	direct := "http://" + insts[0].Endpoint + "/"
+	proxy, err := startProxy(ctx, direct)
+	if err != nil {
+		return nil, err
+	}
+	defer proxy.stop()
+	var rows []row
+	for _, c := range []struct {
+		conc, calls int
+		kind        kind
+	}{{1, b.cfg.calls, kindWarm1}, {16, b.cfg.calls * 4, kindWarm16}} {
+		logf("%s: warm calls, concurrency %d, %d per side", rt, c.conc, c.calls)
+		h, f, p := newLoader(invoke, c.conc), newLoader(direct, c.conc), newLoader(proxy.url, c.conc)
+		h.cpu, p.cpu = b.srv.cpuTime, proxy.cpuTime
+		if err := compareLoad(ctx, []*loader{h, f, p}, c.calls); err != nil {
+			return nil, err
+		}
+		ps := p.summary()
+		rows = append(rows, row{Function: rt, Kind: c.kind, Name: fmt.Sprintf("warm call, concurrency %d", c.conc),
+			Hearth: h.summary(), Floor: f.summary(), FloorName: "direct HTTP call to the same instance",
+			BareProxy: &ps, HearthCPUPerCallUS: h.cpuPerCallUS(), ProxyCPUPerCallUS: p.cpuPerCallUS()})
+	}
+	return rows, b.remove(ctx, fn.name)
+}
+
+// compareLoad makes n calls through each loader, alternating between them in rounds.
+func compareLoad(ctx context.Context, sides []*loader, n int) error {
+	defer func() {
+		for _, l := range sides {
+			l.hc.CloseIdleConnections()
+		}
+	}()
+	for _, l := range sides {
+		if err := l.warm(); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < rounds; r++ {
+		for _, l := range sides {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := l.run(n / rounds); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// loader calls one URL from conc goroutines over its own keep-alive connections.
+type loader struct {
+	url  string
+	conc int
+	hc   *http.Client
+	lat  sample
+	took time.Duration
+	// cpu, when set, reads the CPU time of a process whose share of the calls is wanted (the
+	// hearth server's); cpuUsed is what it used during run.
+	cpu     func() (time.Duration, error)
+	cpuUsed time.Duration
+}
+
+func newLoader(url string, conc int) *loader {
+	return &loader{url: url, conc: conc,
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}}}
+}
+
+// warm opens the connections: the calls measured reuse them, as a steady client's would.
+func (l *loader) warm() error {
+	var wg sync.WaitGroup
+	errs := make([]error, l.conc)
+	for i := 0; i < l.conc; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = call(l.hc, l.url)
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run makes n calls and adds their latencies and duration to the loader's.
+func (l *loader) run(n int) error {
+	lat := make(sample, n)
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	var cpu0 time.Duration
+	if l.cpu != nil {
+		if cpu0, firstErr = l.cpu(); firstErr != nil {
+			return firstErr
+		}
+	}
+	began := time.Now()
+	for w := 0; w < l.conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				err := call(l.hc, l.url)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.took += time.Since(began)
+	l.lat = append(l.lat, lat...)
+	if l.cpu != nil {
+		cpu1, err := l.cpu()
+		if err != nil {
+			return err
+		}
+		l.cpuUsed += cpu1 - cpu0
+	}
+	return firstErr
+}
+
+// cpuPerCallUS is the CPU time the measured process used per call, in µs; 0 when not measured.
+func (l *loader) cpuPerCallUS() float64 {
+	if l.cpu == nil || len(l.lat) == 0 {
+		return 0
+	}
+	return float64(l.cpuUsed.Microseconds()) / float64(len(l.lat))
+}
+
+func (l *loader) summary() summary {
+	s := l.lat.summarize()
+	if l.took > 0 {
+		s.RPS = float64(len(l.lat)) / l.took.Seconds()
+	}
+	return s
+}
