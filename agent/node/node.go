@@ -24,9 +24,14 @@ type Config struct {
 	ID string
 	// StopGrace is how long an instance may take to exit after SIGTERM.
 	StopGrace time.Duration
-	// ReadyPoll is the first wait between readiness probes; it doubles up to 50 ms.
+	// ReadyPoll is the first wait between readiness probes; it doubles up to maxReadyPoll.
 	ReadyPoll time.Duration
 }
+
+// maxReadyPoll caps the wait between readiness probes. A probe of a port nobody listens on yet
+// costs well under a millisecond, while every millisecond of wait after the instance is ready is
+// added to the cold start; so probe often.
+const maxReadyPoll = 8 * time.Millisecond
 
 // Node runs instances through one driver.
 type Node struct {
@@ -149,9 +154,7 @@ func (n *Node) waitReady(ctx context.Context, in instance.Instance) error {
 			return fmt.Errorf("instance %s not ready at %s: %v: %w", in.ID, url, ctx.Err(), agent.ErrNotReady)
 		case <-time.After(wait):
 		}
-		if wait < 50*time.Millisecond {
-			wait *= 2
-		}
+		wait = min(2*wait, maxReadyPoll)
 	}
 }
 
