@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -52,7 +53,7 @@ func New(d Deps) http.Handler {
 	}
 	h := &handlers{Deps: d}
 	r := mux.NewRouter()
-	// UseEncodedPath keeps %2F in an invoke path as it was sent.
+	// UseEncodedPath matches the path as sent: an escaped "/" in a name is not a separator.
 	r.UseEncodedPath()
 	r.NotFoundHandler = http.HandlerFunc(h.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
@@ -67,8 +68,7 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
 	r.HandleFunc("/v1/functions/{name}/config", h.configure).Methods(http.MethodPatch)
 
-	r.HandleFunc("/invoke/{name}", h.invoke)
-	r.HandleFunc("/invoke/{name}/{rest:.*}", h.invoke)
+	// Calls, any method on /invoke/{name}[/path], are served before this table: see below.
 
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	if d.Metrics != nil {
@@ -78,18 +78,34 @@ func New(d Deps) http.Handler {
 		r.PathPrefix("/ui/").Handler(d.UI)
 		r.Handle("/", http.RedirectHandler("/ui/", http.StatusFound))
 	}
-	return r
+	// Calls skip the route table: matching every route's pattern costs more on the hot path
+	// than the whole rest of hearth's routing, and /invoke/{name}/... needs no more than a cut.
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if name, rest, ok := invokeTarget(req.URL.EscapedPath()); ok {
+			h.Invoker.Invoke(w, req, name, rest)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+// invokeTarget splits an escaped /invoke/{name}[/rest] path into the function's name and the
+// path passed to it ("/" when there is none), both as the caller escaped them, so that %2F and
+// friends reach the function as they were sent. ok is false for anything else.
+func invokeTarget(escaped string) (name, rest string, ok bool) {
+	tail, found := strings.CutPrefix(escaped, "/invoke/")
+	if !found {
+		return "", "", false
+	}
+	name, rest, _ = strings.Cut(tail, "/")
+	if name == "" {
+		return "", "", false
+	}
+	return name, "/" + rest, true
 }
 
 type handlers struct {
 	Deps
-}
-
-func (h *handlers) invoke(w http.ResponseWriter, r *http.Request) {
-	// The path stays as the caller encoded it (UseEncodedPath), so that %2F and friends reach the
-	// function as they were sent; Invoker takes an escaped path.
-	vars := mux.Vars(r)
-	h.Invoker.Invoke(w, r, vars["name"], "/"+vars["rest"])
 }
 
 func (h *handlers) info(w http.ResponseWriter, r *http.Request) {
