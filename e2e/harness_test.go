@@ -5,8 +5,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hearthfn/hearth/api"
 )
 
 // hearthBin is the binary under test; make test sets HEARTH_BIN.
@@ -251,4 +255,51 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// functionImage returns the image of the function's current version, as `hearth inspect` says.
+func functionImage(t *testing.T, s *server, dir, name string) string {
+	t.Helper()
+	var fn api.Function
+	out := s.must(t, dir, "inspect", name, "-o", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &fn); err != nil || fn.Version.Image == "" {
+		t.Fatalf("inspect -o json: %v\n%s", err, out.stdout)
+	}
+	return fn.Version.Image
+}
+
+// postAs sends body to url with the given content type and returns the status and the whole
+// answer.
+func postAs(t *testing.T, contentType, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, contentType, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// writeFile writes data to the slash-separated path rel under dir, making its folders.
+func writeFile(t *testing.T, dir, rel, data string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFiles writes each slash-separated path of files under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for rel, data := range files {
+		writeFile(t, dir, rel, data)
+	}
 }

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/hearthfn/hearth/api"
 )
 
 // TestRuntime_Java is the java path of the walk-through: `hearth init --runtime java`, deploy,
@@ -40,13 +37,13 @@ func TestRuntime_Java(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	if status, body := javaPost(t, s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
 
 	// The image is the run image plus the function: no compiler, not root, the function's
 	// folder without hearth's build files, and the class data sharing archive.
-	image := javaFunctionImage(t, s, dir, name)
+	image := functionImage(t, s, dir, name)
 	out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
 		`id -u; command -v javac || echo no-javac; ls -A /function; ls /opt/hearth`).CombinedOutput()
 	if err != nil {
@@ -68,10 +65,10 @@ func TestRuntime_Java(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "Handler.java")); err != nil {
 		t.Fatal(err)
 	}
-	javaWrite(t, dir, "src/com/example/Greeter.java", greeter)
+	writeFile(t, dir, "src/com/example/Greeter.java", greeter)
 	setFuncYAML(t, dir, "handler", "com.example.Greeter")
 	s.must(t, dir, "deploy")
-	if status, body := javaPost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler com.example.Greeter: %d %q", status, body)
 	}
 
@@ -83,12 +80,12 @@ func TestRuntime_Java(t *testing.T) {
 		t.Fatalf("deploy with a wrong handler: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	setFuncYAML(t, dir, "handler", "com.example.Greeter")
-	javaWrite(t, dir, "pom.xml", "<project/>\n")
+	writeFile(t, dir, "pom.xml", "<project/>\n")
 	r = s.hearth(t, dir, "deploy")
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "pom.xml builds are not supported yet: put the dependency jars in lib/") {
 		t.Fatalf("deploy with a pom.xml: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := javaPost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after the failed deploys: %d %q", status, body)
 	}
 }
@@ -112,7 +109,7 @@ func TestRuntime_JavaDependencies(t *testing.T) {
 	dir := filepath.Join(parent, name)
 
 	lib := t.TempDir()
-	javaWrite(t, lib, "src/org/shout/Shout.java", `package org.shout;
+	writeFile(t, lib, "src/org/shout/Shout.java", `package org.shout;
 
 /** Shout is the test's dependency. */
 public final class Shout {
@@ -139,8 +136,8 @@ public final class Shout {
 			t.Fatalf("%s (the test needs the machine's JDK 17): %v\n%s", strings.Join(cmd, " "), err, out)
 		}
 	}
-	javaWrite(t, dir, "resources/greeting.txt", "Greetings")
-	javaWrite(t, dir, "Handler.java", `import hearth.Context;
+	writeFile(t, dir, "resources/greeting.txt", "Greetings")
+	writeFile(t, dir, "Handler.java", `import hearth.Context;
 import hearth.Request;
 import hearth.Response;
 import java.io.InputStream;
@@ -159,7 +156,7 @@ public class Handler implements hearth.Handler {
 }
 `)
 	dep := s.must(t, dir, "deploy")
-	status, body := javaPost(t, s.URL+"/invoke/"+name, "Ada")
+	status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "Ada")
 	var got struct{ Text, From string }
 	if err := json.Unmarshal([]byte(body), &got); err != nil || status != http.StatusOK {
 		t.Fatalf("call = %d %q (%v)\ndeploy output:\n%s", status, body, err, dep.stdout+dep.stderr)
@@ -175,43 +172,5 @@ func javaNeedsImages(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", "hearth/java:17", "hearth/java-build:17").CombinedOutput(); err != nil {
 		t.Fatalf("the java runtime's images are missing (run `hearth images bootstrap`): %v\n%s", err, out)
-	}
-}
-
-// javaFunctionImage returns the image of the function's current version.
-func javaFunctionImage(t *testing.T, s *server, dir, name string) string {
-	t.Helper()
-	var fn api.Function
-	out := s.must(t, dir, "inspect", name, "-o", "json")
-	if err := json.Unmarshal([]byte(out.stdout), &fn); err != nil || fn.Version.Image == "" {
-		t.Fatalf("inspect -o json: %v\n%s", err, out.stdout)
-	}
-	return fn.Version.Image
-}
-
-// javaPost sends body to url and returns the status and the whole answer.
-func javaPost(t *testing.T, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// javaWrite writes data to the slash-separated path rel under dir, making its folders.
-func javaWrite(t *testing.T, dir, rel, data string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

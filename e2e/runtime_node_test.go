@@ -4,15 +4,12 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hearthfn/hearth/api"
 )
 
 // hostCABundle is the machine's CA bundle. This network inspects TLS, so npm reaches its
@@ -52,16 +49,16 @@ func TestRuntime_Node(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	if status, body := nodePost(t, s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
-	if status, body := nodePost(t, s.URL+"/invoke/"+name, "not json"); status != http.StatusBadRequest {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "not json"); status != http.StatusBadRequest {
 		t.Fatalf("call with a body that is not JSON = %d %q, want 400", status, body)
 	}
 
 	// The image is the run image plus the function: no npm, no CA bundle, no build files, and
 	// not root.
-	image := nodeFunctionImage(t, s, dir, name)
+	image := functionImage(t, s, dir, name)
 	out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
 		`id -u; command -v npm || echo no-npm; ls -A /function; ls /etc/hearth 2>/dev/null; env | grep -c CA_CERTS || true`).CombinedOutput()
 	if err != nil {
@@ -88,7 +85,7 @@ func TestRuntime_Node(t *testing.T) {
 	}
 	setFuncYAML(t, dir, "handler", "app.js:greet")
 	s.must(t, dir, "deploy")
-	if status, body := nodePost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler app.js:greet: %d %q", status, body)
 	}
 
@@ -99,7 +96,7 @@ func TestRuntime_Node(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "handler index.js: no file index.js in the function's folder") {
 		t.Fatalf("deploy with a wrong handler: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := nodePost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after a failed deploy: %d %q", status, body)
 	}
 }
@@ -149,7 +146,7 @@ func TestRuntime_NodeDependencies(t *testing.T) {
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "node", name)
 	dir := filepath.Join(parent, name)
-	nodeWrite(t, dir, map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"package.json": `{"name": "node-deps", "version": "0.1.0", "private": true, "dependencies": {"is-number": "7.0.0"}}`,
 		"index.js": `const isNumber = require('is-number');
 module.exports = async (req) => ({
@@ -162,7 +159,7 @@ module.exports = async (req) => ({
 	})
 	check := func(step string, dep result) {
 		t.Helper()
-		status, body := nodePost(t, s.URL+"/invoke/"+name, "42")
+		status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "42")
 		var got struct {
 			Input, From, Version string
 			IsNumber             bool
@@ -173,7 +170,7 @@ module.exports = async (req) => ({
 		if got.Input != "42" || !got.IsNumber || got.From != "/function/node_modules/is-number/index.js" || got.Version != "7.0.0" {
 			t.Fatalf("%s: call = %s, want is-number 7.0.0 from /function/node_modules", step, body)
 		}
-		if _, body := nodePost(t, s.URL+"/invoke/"+name, "abc"); !strings.Contains(body, `"isNumber":false`) {
+		if _, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "abc"); !strings.Contains(body, `"isNumber":false`) {
 			t.Fatalf("%s: call with abc = %s", step, body)
 		}
 	}
@@ -185,7 +182,7 @@ module.exports = async (req) => ({
 	check("npm install", dep)
 
 	// The final image has the installed package and neither npm nor the CA bundle.
-	image := nodeFunctionImage(t, s, dir, name)
+	image := functionImage(t, s, dir, name)
 	out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
 		`ls /function/node_modules; command -v npm || echo no-npm; ls /etc/hearth 2>&1 || true`).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "is-number") || !strings.Contains(string(out), "no-npm") ||
@@ -193,7 +190,7 @@ module.exports = async (req) => ({
 		t.Fatalf("inside %s: %v\n%s\nwant node_modules/is-number, no npm, no CA bundle", image, err, out)
 	}
 
-	nodeWrite(t, dir, map[string]string{"package-lock.json": isNumberLock})
+	writeFiles(t, dir, map[string]string{"package-lock.json": isNumberLock})
 	dep = s.must(t, dir, "deploy")
 	if !strings.Contains(dep.stdout+dep.stderr, "npm ci --omit=dev") || !strings.Contains(dep.stdout+dep.stderr, "added 1 package") {
 		t.Fatalf("the build did not install is-number with npm ci:\n%s", dep.stdout+dep.stderr)
@@ -201,7 +198,7 @@ module.exports = async (req) => ({
 	check("npm ci", dep)
 
 	// A lock file that does not match package.json fails the build, before any network access.
-	nodeWrite(t, dir, map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"package.json": `{"name": "node-deps", "version": "0.1.0", "private": true, "dependencies": {"is-number": "7.0.0", "is-odd": "3.0.1"}}`,
 	})
 	r := s.hearth(t, dir, "deploy")
@@ -218,7 +215,7 @@ module.exports = async (req) => ({
 	if err := os.Remove(filepath.Join(dir, "package-lock.json")); err != nil {
 		t.Fatal(err)
 	}
-	nodeWrite(t, dir, map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"node_modules/is-number/package.json": `{"name": "is-number", "version": "7.0.0-vendored", "main": "index.js"}`,
 		"node_modules/is-number/index.js":     "module.exports = (v) => /^[0-9]+$/.test(String(v));\n",
 	})
@@ -226,48 +223,8 @@ module.exports = async (req) => ({
 	if strings.Contains(dep.stdout+dep.stderr, "RUN npm") {
 		t.Fatalf("the build ran npm with node_modules uploaded:\n%s", dep.stdout+dep.stderr)
 	}
-	if status, body := nodePost(t, s.URL+"/invoke/"+name, "42"); status != http.StatusOK ||
+	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "42"); status != http.StatusOK ||
 		!strings.Contains(body, `"isNumber":true`) || !strings.Contains(body, `"version":"7.0.0-vendored"`) {
 		t.Fatalf("vendored: call = %d %s", status, body)
 	}
-}
-
-// nodeWrite writes files (slash-separated paths relative to dir).
-func nodeWrite(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, data := range files {
-		p = filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// nodeFunctionImage returns the image of the function's current version.
-func nodeFunctionImage(t *testing.T, s *server, dir, name string) string {
-	t.Helper()
-	var fn api.Function
-	out := s.must(t, dir, "inspect", name, "-o", "json")
-	if err := json.Unmarshal([]byte(out.stdout), &fn); err != nil || fn.Version.Image == "" {
-		t.Fatalf("inspect -o json: %v\n%s", err, out.stdout)
-	}
-	return fn.Version.Image
-}
-
-// nodePost sends body to url and returns the status and the whole answer.
-func nodePost(t *testing.T, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
 }

@@ -16,8 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hearthfn/hearth/api"
 )
 
 // TestRuntime_Python is the python path of the walk-through: `hearth init --runtime python`,
@@ -43,13 +41,13 @@ func TestRuntime_Python(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	status, body := pyPost(t, s.URL+"/invoke/"+name, "")
+	status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, "")
 	if status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
 
 	// The image is the run image plus the function: no pip, and not root.
-	image := pyFunctionImage(t, s, dir, name)
+	image := functionImage(t, s, dir, name)
 	out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
 		`id -u; python3 -c "import pip" 2>/dev/null && echo has-pip; ls /function`).CombinedOutput()
 	if err != nil {
@@ -74,7 +72,7 @@ func TestRuntime_Python(t *testing.T) {
 	}
 	setFuncYAML(t, dir, "handler", "app.greet")
 	s.must(t, dir, "deploy")
-	if status, body := pyPost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler app.greet: %d %q", status, body)
 	}
 
@@ -85,7 +83,7 @@ func TestRuntime_Python(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "app.py defines no 'handle' at its top level") {
 		t.Fatalf("deploy with a wrong handler: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := pyPost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after a failed deploy: %d %q", status, body)
 	}
 }
@@ -139,7 +137,7 @@ def handle(req, ctx):
 		}
 	}
 	dep := s.must(t, dir, "deploy")
-	status, body := pyPost(t, s.URL+"/invoke/"+name, `{"name":"Ada"}`)
+	status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`)
 	var got struct {
 		Text string
 		From []string
@@ -154,7 +152,7 @@ def handle(req, ctx):
 	if !strings.Contains(dep.stdout+dep.stderr, "COPY .hearth/ca-bundle.crt") {
 		t.Fatalf("the build did not use the server's CA bundle; deploy output:\n%s", dep.stdout+dep.stderr)
 	}
-	image := pyFunctionImage(t, s, dir, name)
+	image := functionImage(t, s, dir, name)
 	out, err := exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
 		`ls -d /etc/hearth /function/.hearth /function/wheels /function/vendor 2>&1; env | grep -i -e cert -e ca_bundle; true`).CombinedOutput()
 	if err != nil || strings.Count(string(out), "No such file or directory") != 4 || strings.Contains(string(out), "=") {
@@ -214,30 +212,4 @@ func pyWriteWheel(t *testing.T, dir, name, version, init string) {
 	if err := os.WriteFile(whl, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// pyFunctionImage returns the image of the function's current version.
-func pyFunctionImage(t *testing.T, s *server, dir, name string) string {
-	t.Helper()
-	var fn api.Function
-	out := s.must(t, dir, "inspect", name, "-o", "json")
-	if err := json.Unmarshal([]byte(out.stdout), &fn); err != nil || fn.Version.Image == "" {
-		t.Fatalf("inspect -o json: %v\n%s", err, out.stdout)
-	}
-	return fn.Version.Image
-}
-
-// pyPost sends body to url and returns the status and the whole answer.
-func pyPost(t *testing.T, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
 }
