@@ -78,4 +78,19 @@ type LogOptions struct {
 	Since  time.Time `json:"since"`
 	// Tail is the number of last lines to return; 0 means all.
 	Tail int `json:"tail"`
+	// Stream selects one of the instance's output streams; empty means both, interleaved.
+	Stream Stream `json:"stream,omitempty"`
+	// Timestamps prefixes each line with the time the engine received it, in RFC 3339 with
+	// fractional seconds, and one space (as `docker logs --timestamps` does). Parse it with
+	// time.RFC3339Nano.
+	Timestamps bool `json:"timestamps,omitempty"`
 }
+
+// Stream names an instance's output stream.
+type Stream string
+
+// The output streams of an instance.
+const (
+	StreamStdout Stream = "stdout"
+	StreamStderr Stream = "stderr"
+)

@@ -23,7 +23,13 @@ func (d *Driver) Logs(ctx context.Context, id string, opts driver.LogOptions) (i
 	if err != nil {
 		return nil, d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "logs %s", id)
 	}
-	lopts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: "all"}
+	lopts := container.LogsOptions{
+		ShowStdout: opts.Stream != driver.StreamStderr,
+		ShowStderr: opts.Stream != driver.StreamStdout,
+		Follow:     opts.Follow,
+		Timestamps: opts.Timestamps,
+		Tail:       "all",
+	}
 	if opts.Tail > 0 {
 		lopts.Tail = strconv.Itoa(opts.Tail)
 	}

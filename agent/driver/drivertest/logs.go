@@ -25,6 +25,7 @@ func (s *suite) logs(t *testing.T, d driver.Driver, h *httpChecker, id, nonce st
 	if out := readLogs(t, d, id, driver.LogOptions{Since: time.Now().Add(time.Hour)}); out != "" {
 		t.Errorf("Logs(Since: in an hour) = %q, want nothing", out)
 	}
+	s.streamsAndTimestamps(t, d, id, nonce)
 
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -62,6 +63,30 @@ func (s *suite) logs(t *testing.T, d driver.Driver, h *httpChecker, id, nonce st
 			ended = !ok
 		case <-time.After(s.opts.Timeout):
 			t.Fatalf("Logs(Follow) went on for %v after its ctx was cancelled", s.opts.Timeout)
+		}
+	}
+}
+
+// streamsAndTimestamps checks that the request line (printed on stdout) is selected by Stream
+// stdout and not by Stream stderr, and that Timestamps puts a recent RFC 3339 time before it.
+func (s *suite) streamsAndTimestamps(t *testing.T, d driver.Driver, id, nonce string) {
+	t.Helper()
+	if out := readLogs(t, d, id, driver.LogOptions{Stream: driver.StreamStdout}); !strings.Contains(out, nonce) {
+		t.Errorf("Logs(Stream: stdout) = %q, want the request line with %s", out, nonce)
+	}
+	if out := readLogs(t, d, id, driver.LogOptions{Stream: driver.StreamStderr}); strings.Contains(out, nonce) {
+		t.Errorf("Logs(Stream: stderr) = %q, want no request line (it went to stdout)", out)
+	}
+	out := readLogs(t, d, id, driver.LogOptions{Timestamps: true})
+	for line := range strings.SplitSeq(strings.TrimRight(out, "\n"), "\n") {
+		stamp, text, _ := strings.Cut(line, " ")
+		at, err := time.Parse(time.RFC3339Nano, stamp)
+		if err != nil {
+			t.Errorf("Logs(Timestamps) line %q does not start with an RFC 3339 time: %v", line, err)
+			continue
+		}
+		if strings.Contains(text, nonce) && (time.Since(at) > s.opts.Timeout || time.Until(at) > time.Minute) {
+			t.Errorf("Logs(Timestamps) stamped the request line %v, not about now", at)
 		}
 	}
 }

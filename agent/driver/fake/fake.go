@@ -382,7 +382,8 @@ func (d *Driver) List(ctx context.Context) ([]instance.Status, error) {
 }
 
 // Logs streams the lines the driver recorded for the instance: its start, one per request, its
-// exit. With Follow the stream ends when the instance exits or is stopped, or when ctx ends.
+// exit, all on stdout. With Follow the stream ends when the instance exits or is stopped, or when
+// ctx ends.
 func (d *Driver) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
 	if err := d.begin(ctx, OpLogs, id); err != nil {
 		return nil, err

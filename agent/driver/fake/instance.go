@@ -178,7 +178,14 @@ func (d *Driver) streamLogs(ctx context.Context, in *fakeInstance, opts driver.L
 			notify, done := in.logNotify, in.logsDone
 			d.mu.Unlock()
 			for _, l := range lines {
-				if _, err := io.WriteString(pw, l.text+"\n"); err != nil {
+				if opts.Stream == driver.StreamStderr {
+					continue // the fake writes every line to stdout
+				}
+				text := l.text + "\n"
+				if opts.Timestamps {
+					text = l.at.UTC().Format(time.RFC3339Nano) + " " + text
+				}
+				if _, err := io.WriteString(pw, text); err != nil {
 					return
 				}
 			}

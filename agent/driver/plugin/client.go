@@ -86,10 +86,12 @@ func (c *client) List(ctx context.Context) ([]instance.Status, error) {
 func (c *client) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	stream, err := c.rpc.Logs(sctx, &driverpb.LogsRequest{
-		Id:     id,
-		Follow: opts.Follow,
-		Since:  timeToPB(opts.Since),
-		Tail:   int32(opts.Tail),
+		Id:         id,
+		Follow:     opts.Follow,
+		Since:      timeToPB(opts.Since),
+		Tail:       int32(opts.Tail),
+		Stream:     string(opts.Stream),
+		Timestamps: opts.Timestamps,
 	})
 	if err == nil {
 		_, err = stream.Recv()

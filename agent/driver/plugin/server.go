@@ -94,9 +94,11 @@ func (s *server) List(ctx context.Context, _ *driverpb.ListRequest) (*driverpb.L
 func (s *server) Logs(req *driverpb.LogsRequest, stream grpc.ServerStreamingServer[driverpb.LogsChunk]) error {
 	ctx := stream.Context()
 	rc, err := s.impl.Logs(ctx, req.GetId(), driver.LogOptions{
-		Follow: req.GetFollow(),
-		Since:  timeFromPB(req.GetSince()),
-		Tail:   int(req.GetTail()),
+		Follow:     req.GetFollow(),
+		Since:      timeFromPB(req.GetSince()),
+		Tail:       int(req.GetTail()),
+		Stream:     driver.Stream(req.GetStream()),
+		Timestamps: req.GetTimestamps(),
 	})
 	if err != nil {
 		return toStatus(err)

@@ -1137,11 +1137,14 @@ func (x *ListResponse) GetInstances() []*Status {
 }
 
 type LogsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Follow        bool                   `protobuf:"varint,2,opt,name=follow,proto3" json:"follow,omitempty"`
-	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
-	Tail          int32                  `protobuf:"varint,4,opt,name=tail,proto3" json:"tail,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Follow bool                   `protobuf:"varint,2,opt,name=follow,proto3" json:"follow,omitempty"`
+	Since  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	Tail   int32                  `protobuf:"varint,4,opt,name=tail,proto3" json:"tail,omitempty"`
+	// "stdout" or "stderr"; empty for both.
+	Stream        string `protobuf:"bytes,5,opt,name=stream,proto3" json:"stream,omitempty"`
+	Timestamps    bool   `protobuf:"varint,6,opt,name=timestamps,proto3" json:"timestamps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1202,6 +1205,20 @@ func (x *LogsRequest) GetTail() int32 {
 		return x.Tail
 	}
 	return 0
+}
+
+func (x *LogsRequest) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetTimestamps() bool {
+	if x != nil {
+		return x.Timestamps
+	}
+	return false
 }
 
 type LogsChunk struct {
@@ -1325,12 +1342,16 @@ const file_driver_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\v2\x18.hearth.driver.v1.StatusR\x06status\"\r\n" +
 	"\vListRequest\"F\n" +
 	"\fListResponse\x126\n" +
-	"\tinstances\x18\x01 \x03(\v2\x18.hearth.driver.v1.StatusR\tinstances\"{\n" +
+	"\tinstances\x18\x01 \x03(\v2\x18.hearth.driver.v1.StatusR\tinstances\"\xb3\x01\n" +
 	"\vLogsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06follow\x18\x02 \x01(\bR\x06follow\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x12\n" +
-	"\x04tail\x18\x04 \x01(\x05R\x04tail\"\x1f\n" +
+	"\x04tail\x18\x04 \x01(\x05R\x04tail\x12\x16\n" +
+	"\x06stream\x18\x05 \x01(\tR\x06stream\x12\x1e\n" +
+	"\n" +
+	"timestamps\x18\x06 \x01(\bR\n" +
+	"timestamps\"\x1f\n" +
 	"\tLogsChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data2\xc5\x05\n" +
 	"\x06Driver\x12Z\n" +
