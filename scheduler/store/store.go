@@ -1,4 +1,5 @@
-// Package store is the scheduler's persistent state: functions and their versions. The
+// Package store is the scheduler's persistent state: functions and their versions, call records
+// and the durable async queue. The
 // interfaces are small so that each consumer can declare the slice it needs; sqlstore implements
 // them on SQLite, and storetest is the conformance suite any implementation must pass.
 //
@@ -15,7 +16,8 @@ import (
 )
 
 var (
-	// ErrNotFound: no function (or version) with that name.
+	// ErrNotFound: no function (or version) with that name, or no call with that id (in the
+	// state the operation needs).
 	ErrNotFound = errors.New("not found")
 )
 
@@ -43,5 +45,6 @@ type FunctionStore interface {
 // Store is everything the scheduler persists.
 type Store interface {
 	FunctionStore
+	CallStore
 	io.Closer
 }

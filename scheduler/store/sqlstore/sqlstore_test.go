@@ -22,6 +22,20 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestCallsConformance(t *testing.T) {
+	storetest.RunCalls(t, func(t *testing.T) storetest.Storage {
+		path := filepath.Join(t.TempDir(), "hearth.db")
+		return func() store.Store {
+			s, err := sqlstore.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
 // TestReopenKeepsData checks that data survives a restart and that migrations run once.
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()

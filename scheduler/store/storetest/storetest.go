@@ -1,4 +1,5 @@
 // Package storetest is the conformance suite for store.Store: every implementation runs it.
+// Run checks the FunctionStore contract, RunCalls the CallStore one (with a restart).
 package storetest
 
 import (
