@@ -28,6 +28,9 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		maxUpload                     = byteSize(64 << 20)
 		poolMemory                    byteSize
 		poolCPUs                      float64
+		asyncQueue, asyncAttempts     int
+		asyncWorkers                  int
+		callRetention                 time.Duration
 		acquireTimeout, shutdownGrace time.Duration
 		builds                        buildFlags
 	)
@@ -46,6 +49,12 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			}
 			if !dev {
 				return errors.New("hearth server needs --dev for now: it runs a node on the local Docker Engine; separate node agents come with cluster support")
+			}
+			if asyncQueue < 1 || asyncAttempts < 1 || asyncWorkers < 1 {
+				return fmt.Errorf("--async-queue, --async-attempts and --async-workers must each be 1 or more")
+			}
+			if callRetention < time.Minute {
+				return fmt.Errorf("--call-retention %s: must be at least 1m, such as 168h", callRetention)
 			}
 			if poolCPUs < 0 {
 				return fmt.Errorf("--pool-cpus %v: must be 0 (all the node has) or a positive number of CPUs such as 1.5", poolCPUs)
@@ -102,6 +111,10 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				MaxUploadBytes: int64(maxUpload),
 				AcquireTimeout: acquireTimeout,
 				ShutdownGrace:  shutdownGrace,
+				AsyncQueue:     asyncQueue,
+				AsyncAttempts:  asyncAttempts,
+				AsyncWorkers:   asyncWorkers,
+				CallRetention:  callRetention,
 				PoolCapacity:   instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
@@ -118,6 +131,10 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish at shutdown")
 	f.Var(&poolMemory, "pool-memory", "memory function instances may reserve in all (e.g. 4GiB; default: all the node has)")
 	f.Float64Var(&poolCPUs, "pool-cpus", 0, "CPUs function instances may reserve in all (e.g. 1.5; default: all the node has)")
+	f.IntVar(&asyncQueue, "async-queue", 1000, "async calls that may be queued or running at once; past it 503 queue_full")
+	f.IntVar(&asyncAttempts, "async-attempts", 3, "times an async call is tried when the platform fails it (not on a handler error)")
+	f.IntVar(&asyncWorkers, "async-workers", 16, "async calls run at once (each also takes a slot of its function's pool)")
+	f.DurationVar(&callRetention, "call-retention", 7*24*time.Hour, "how long finished call records are kept")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	builds.register(f)
 	return cmd

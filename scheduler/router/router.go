@@ -36,6 +36,10 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// Observer, when set, hears how every call ended (metrics); nil for none.
 	Observer CallObserver
+	// Recorder, when set, gets the record of every sync call.
+	Recorder Recorder
+	// Async, when set, takes calls sent with Hearth-Async: true; without it they get 503.
+	Async AsyncQueue
 }
 
 // CallObserver hears the end of every call that reached Invoke, once per call, after its answer
@@ -108,6 +112,7 @@ type call struct {
 	function string
 	path     string
 	lease    *pool.Lease
+	leasedAt time.Time
 	deadline time.Time
 	outcome  pool.Outcome
 	// result is the call's Outcome constant for the observer.
@@ -117,22 +122,38 @@ type call struct {
 type callKey struct{}
 
 // Invoke serves one call to function, with path the part of the URL after the function's name
-// ("/" when there is none), escaped as the caller sent it.
+// ("/" when there is none), escaped as the caller sent it. A request with Hearth-Async: true is
+// queued instead (see accept); the async runner replays it here later, with RunAsync's context.
 func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path string) {
-	start := time.Now()
-	if r.ContentLength > rt.cfg.MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(rt.cfg.MaxBodyBytes))
-		if _, ok := rt.pool.Timeout(function); !ok {
-			function = "" // a name that does not exist is no label; see CallObserver
-		}
-		rt.done(function, OutcomeTooLarge, start)
+	run := asyncRunOf(r.Context())
+	if run == nil && isAsync(r) {
+		rt.accept(w, r, function, path)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes)
+	rw := &recordingWriter{ResponseWriter: w}
+	c := &call{function: function, path: path, result: OutcomeOK}
+	if run != nil {
+		c.id = run.ID
+	} else {
+		c.id = newCallID()
+	}
+	start := time.Now()
+	defer func() { rt.finish(c, rw, start, run) }()
+	rw.Header().Set(contract.HeaderCallID, c.id)
+
+	if r.ContentLength > rt.cfg.MaxBodyBytes {
+		writeError(rw, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(rt.cfg.MaxBodyBytes))
+		if _, ok := rt.pool.Timeout(function); !ok {
+			c.function = "" // a name that does not exist is no label; see CallObserver
+		}
+		c.result = OutcomeTooLarge
+		return
+	}
+	r.Body = http.MaxBytesReader(rw, r.Body, rt.cfg.MaxBodyBytes)
 	timeout, ok := rt.pool.Timeout(function)
 	if !ok {
-		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
-		rt.done(function, OutcomeNotFound, start)
+		writeError(rw, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
+		c.result = OutcomeNotFound
 		return
 	}
 
@@ -140,11 +161,12 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 	lease, err := rt.pool.Acquire(acquireCtx, function)
 	cancel()
 	if err != nil {
-		rt.done(function, rt.acquireError(w, r, function, err), start)
+		c.result = rt.acquireError(rw, r, function, err)
 		return
 	}
 
-	c := &call{id: newCallID(), function: function, path: path, lease: lease, deadline: time.Now().Add(timeout), result: OutcomeOK}
+	c.lease, c.leasedAt = lease, time.Now()
+	c.deadline = c.leasedAt.Add(timeout)
 	ctx, cancelCall := context.WithDeadline(context.WithValue(r.Context(), callKey{}, c), c.deadline)
 	defer cancelCall()
 	// Release in a defer: ReverseProxy aborts the handler with a panic (http.ErrAbortHandler)
@@ -162,10 +184,8 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 			c.outcome, c.result = pool.OutcomeFailed, OutcomeInstanceFailed
 		}
 		lease.Release(c.outcome)
-		rt.done(function, c.result, start)
 	}()
-	w.Header().Set(contract.HeaderCallID, c.id)
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	rt.proxy.ServeHTTP(rw, r.WithContext(ctx))
 	answered = true
 }
 
@@ -298,18 +318,11 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 	}
 }
 
-// done tells the observer, if any, how a call ended.
-func (rt *Router) done(function, outcome string, start time.Time) {
-	if rt.cfg.Observer == nil {
-		return
-	}
-	if outcome == OutcomeNotFound {
-		function = ""
-	}
-	rt.cfg.Observer.CallDone(function, outcome, time.Since(start))
-}
-
+// writeError answers with the platform's error body; the call's record keeps the message.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	if rw, ok := w.(*recordingWriter); ok {
+		rw.errMsg = msg
+	}
 	contract.WriteError(w, status, code, msg)
 }
 

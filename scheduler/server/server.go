@@ -24,6 +24,7 @@ import (
 	"github.com/hearthfn/hearth/agent/node"
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/scheduler/calls"
 	"github.com/hearthfn/hearth/scheduler/httpapi"
 	"github.com/hearthfn/hearth/scheduler/metrics"
 	"github.com/hearthfn/hearth/scheduler/pool"
@@ -51,6 +52,11 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// ShutdownGrace bounds how long calls in flight may finish at shutdown.
 	ShutdownGrace time.Duration
+	// AsyncQueue bounds the async calls queued or running; AsyncAttempts is how many times an
+	// async call is tried on infrastructure failure; AsyncWorkers how many run at once.
+	AsyncQueue, AsyncAttempts, AsyncWorkers int
+	// CallRetention is how long finished call records are kept.
+	CallRetention time.Duration
 	// PoolCapacity caps what function instances may reserve on the node in all; zero fields
 	// take what the node's engine reports (all of its memory and CPUs).
 	PoolCapacity instance.Resources
@@ -102,7 +108,12 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	if err := m.CollectPool(p); err != nil {
 		return err
 	}
-	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m}, log)
+	recorder := calls.NewRecorder(st, calls.RecorderConfig{Retention: cfg.CallRetention}, log)
+	runner := calls.NewRunner(st, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
+		Workers: cfg.AsyncWorkers, MaxResultBytes: int(cfg.MaxBodyBytes)}, log)
+	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
+		Recorder: recorder, Async: runner}, log)
+	runner.SetInvoker(rt)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, p, log)
 	if err := reg.Restore(ctx); err != nil {
 		return err
@@ -123,6 +134,23 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+
+	// Background work stops in order at shutdown: HTTP drains, then the async runner (its calls
+	// need the pool), then the pool, then the recorder (it stores the last records).
+	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan struct{})
+	go func() {
+		defer close(recDone)
+		_ = recorder.Run(recCtx)
+	}()
+	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		if err := runner.Run(runCtx); err != nil {
+			log.Error("async calls will not run", "error", err)
+		}
+	}()
 
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	poolDone := make(chan struct{})
@@ -146,8 +174,16 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	stopRunner()
+	select {
+	case <-runDone:
+	case <-time.After(cfg.ShutdownGrace):
+		log.Warn("async calls still running at the end of the grace period; they run again after the next start")
+	}
 	stopPool()
 	<-poolDone
+	stopRecorder()
+	<-recDone
 	log.Info("server stopped; all instances removed")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -1,0 +1,64 @@
+package calls
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/store"
+)
+
+func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	r := NewRecorder(st, RecorderConfig{Flush: time.Hour}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	now := time.Now()
+	for i := 0; i < 300; i++ { // more than one batch
+		r.Record(api.Call{ID: fmt.Sprintf("c%03d", i), Function: "f", Status: api.CallSucceeded, HTTPStatus: 200,
+			CreatedAt: now.Add(time.Duration(i) * time.Millisecond), FinishedAt: now})
+	}
+	cancel() // the rest is written at stop, though the flush interval never came
+	<-done
+	got, err := st.ListCalls(context.Background(), store.CallFilter{Function: "f", Limit: 1000})
+	if err != nil || len(got) != 300 {
+		t.Fatalf("store has %d records (%v), want 300", len(got), err)
+	}
+	if r.Dropped() != 0 {
+		t.Fatalf("dropped %d records", r.Dropped())
+	}
+}
+
+func TestRecorderDropsRatherThanBlocks(t *testing.T) {
+	r := NewRecorder(nil, RecorderConfig{Buffer: 2}, slog.New(slog.DiscardHandler))
+	for i := 0; i < 5; i++ {
+		r.Record(api.Call{ID: fmt.Sprint(i)}) // nothing drains: Run is not running
+	}
+	if r.Dropped() != 3 {
+		t.Fatalf("dropped %d, want 3", r.Dropped())
+	}
+}
+
+func TestRecorderPrunesOldCalls(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	old := time.Now().Add(-48 * time.Hour)
+	if err := st.RecordCalls(context.Background(), []api.Call{
+		{ID: "old", Function: "f", Status: api.CallSucceeded, CreatedAt: old, FinishedAt: old},
+		{ID: "new", Function: "f", Status: api.CallSucceeded, CreatedAt: time.Now(), FinishedAt: time.Now()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRecorder(st, RecorderConfig{Retention: 24 * time.Hour}, slog.New(slog.DiscardHandler))
+	r.prune(context.Background()) // what Run does at start and every PruneEvery
+	if _, err := st.GetCall(context.Background(), "old"); err == nil {
+		t.Fatal("a call older than the retention was kept")
+	}
+	if _, err := st.GetCall(context.Background(), "new"); err != nil {
+		t.Fatalf("a recent call was removed: %v", err)
+	}
+}
