@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,7 @@ func TestSyncCallsAreRecorded(t *testing.T) {
 	if len(recs) != 2 {
 		t.Fatalf("recorded %d calls, want 2 (calls to unknown functions are not kept): %+v", len(recs), recs)
 	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].CreatedAt.Before(recs[j].CreatedAt) })
 	okRec, crash := recs[0], recs[1]
 	if okRec.Status != api.CallSucceeded || okRec.HTTPStatus != http.StatusCreated || okRec.Instance == "" || okRec.Cold != "new" ||
 		okRec.Version != 1 || okRec.Async || okRec.StartedAt.IsZero() || okRec.FinishedAt.Before(okRec.StartedAt) {
