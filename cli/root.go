@@ -54,6 +54,7 @@ The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + 
 		a.invokeCmd(),
 		a.listCmd(),
 		a.inspectCmd(),
+		a.logsCmd(),
 		a.configCmd(),
 		a.deleteCmd(),
 		a.versionCmd(),

@@ -27,6 +27,7 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		maxBody                       = byteSize(10 << 20)
 		maxUpload                     = byteSize(64 << 20)
 		poolMemory                    byteSize
+		logBuffer                     = byteSize(1 << 20)
 		poolCPUs                      float64
 		asyncQueue, asyncAttempts     int
 		asyncWorkers                  int
@@ -116,6 +117,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				AsyncWorkers:   asyncWorkers,
 				CallRetention:  callRetention,
 				PoolCapacity:   instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
+				LogBuffer:      int(logBuffer),
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
 	}
@@ -135,6 +137,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.IntVar(&asyncAttempts, "async-attempts", 3, "times an async call is tried when the platform fails it (not on a handler error)")
 	f.IntVar(&asyncWorkers, "async-workers", 16, "async calls run at once (each also takes a slot of its function's pool)")
 	f.DurationVar(&callRetention, "call-retention", 7*24*time.Hour, "how long finished call records are kept")
+	f.Var(&logBuffer, "log-buffer", "function output kept in memory per function, for hearth logs (e.g. 1MiB; at most 10000 lines)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	builds.register(f)
 	return cmd

@@ -36,6 +36,8 @@ type Deps struct {
 	Info func(ctx context.Context) api.Info
 	// UI serves the dashboard under /ui/.
 	UI http.Handler
+	// Logs serves GET /v1/functions/{name}/logs; nil answers no lines.
+	Logs Logs
 	// Metrics serves Prometheus metrics at GET /metrics; nil for none.
 	Metrics http.Handler
 	// MaxUploadBytes bounds a deploy's compressed upload (413 above it).
@@ -67,6 +69,7 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
 	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
 	r.HandleFunc("/v1/functions/{name}/config", h.configure).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/functions/{name}/logs", h.logs).Methods(http.MethodGet)
 
 	// Calls, any method on /invoke/{name}[/path], are served before this table: see below.
 

@@ -139,6 +139,9 @@ func (p *Pool) start(f *function, in *inst, spec instance.Spec) {
 	defer cancel()
 	begin := time.Now()
 	started, err := p.node.StartInstance(ctx, spec)
+	if err == nil && p.cfg.OnStarted != nil {
+		p.cfg.OnStarted(f.name, in.id)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer f.broadcast()

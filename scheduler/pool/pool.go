@@ -43,6 +43,9 @@ type Config struct {
 	// OnStopped, when set, is called (outside the pool's lock) after an instance has left
 	// service, so that the router can drop its connections to it.
 	OnStopped func(instanceID string)
+	// OnStarted, when set, is called (outside the pool's lock) once an instance has started and
+	// answered its ready check, before it takes a call, so that its output can be followed.
+	OnStarted func(function, instanceID string)
 	// Observer, when set, hears cold starts.
 	Observer Observer
 }

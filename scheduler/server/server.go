@@ -26,6 +26,7 @@ import (
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/scheduler/calls"
 	"github.com/hearthfn/hearth/scheduler/httpapi"
+	"github.com/hearthfn/hearth/scheduler/logs"
 	"github.com/hearthfn/hearth/scheduler/metrics"
 	"github.com/hearthfn/hearth/scheduler/pool"
 	"github.com/hearthfn/hearth/scheduler/registry"
@@ -60,6 +61,9 @@ type Config struct {
 	// PoolCapacity caps what function instances may reserve on the node in all; zero fields
 	// take what the node's engine reports (all of its memory and CPUs).
 	PoolCapacity instance.Resources
+	// LogBuffer bounds each function's kept output in bytes; zero takes the default (1 MiB),
+	// a negative value keeps none.
+	LogBuffer int
 }
 
 // Deps are the parts the server runs on.
@@ -104,7 +108,10 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 
 	var rt *router.Router
 	m := metrics.New(log)
-	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }, Observer: m, Capacity: cfg.PoolCapacity}, log)
+	lc := logs.New(n, logs.Config{MaxBytes: cfg.LogBuffer}, log)
+	defer lc.Close()
+	p := pool.New(n, pool.Config{OnStarted: lc.Started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
+		Observer: m, Capacity: cfg.PoolCapacity}, log)
 	if err := m.CollectPool(p); err != nil {
 		return err
 	}
@@ -114,7 +121,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
 		Recorder: recorder, Async: runner}, log)
 	runner.SetInvoker(rt)
-	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, p, log)
+	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, removeHook{p, lc.Forget}, log)
 	if err := reg.Restore(ctx); err != nil {
 		return err
 	}
@@ -124,6 +131,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Invoker:        rt,
 		Info:           infoFunc(n, cfg),
 		UI:             d.UI,
+		Logs:           lc,
 		Metrics:        m.Handler(),
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Log:            log,
@@ -134,6 +142,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	srv.RegisterOnShutdown(lc.Close) // ends `hearth logs -f` answers, which never end on their own
 
 	// Background work stops in order at shutdown: HTTP drains, then the async runner (its calls
 	// need the pool), then the pool, then the recorder (it stores the last records).
@@ -189,6 +198,18 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		err = nil
 	}
 	return err
+}
+
+// removeHook is the pool as the registry sees it; removing a deleted function also drops its
+// logs.
+type removeHook struct {
+	registry.Pool
+	onRemove func(name string)
+}
+
+func (h removeHook) Remove(name string) {
+	h.Pool.Remove(name)
+	h.onRemove(name)
 }
 
 // checkEngine says at start whether the node's engine can be reached, and removes what an

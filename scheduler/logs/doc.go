@@ -1,0 +1,29 @@
+// Package logs keeps what functions write to stdout and stderr, for `hearth logs`.
+//
+// The Collector follows each instance from the moment the pool has started it
+// (pool.Config.OnStarted → Started) until the instance is gone (OnStopped → Stopped): one
+// following stream per output stream, through the node (agent.Agent.Logs), with the engine's
+// timestamp on every line. A stream that breaks is opened again from the last line's time.
+//
+// Each function has a ring of its most recent lines, bounded in bytes and in lines, in memory:
+// logs do not survive a server restart, and a deleted function's go with it (Forget). Every
+// line carries its time, instance, stream and, when known, the call it belongs to.
+//
+// # Calls
+//
+// The runtimes do not mark their output, so a line is matched to a call by time: the router
+// reports each call's start and end on its instance (CallTracker), and a line written within
+// exactly one call's [start, end] on that instance belongs to that call. A line stamped just
+// after a call ended, when no other call ran, is taken as that call's too (the engine stamps a
+// line when it reads it, which may be after the router saw the answer). With concurrency 1
+// every line a handler prints is tagged; with overlapping calls on one instance, lines written
+// while several ran are left untagged.
+//
+// # Reading
+//
+// Lines returns the last lines a query selects with a cursor; After returns what came after a
+// cursor and a channel that is closed when more may have come, which is how the API follows.
+//
+// Where to read next: scheduler/httpapi/logs.go (GET /v1/functions/{name}/logs),
+// scheduler/server (the wiring), scheduler/router (which reports calls).
+package logs
