@@ -32,6 +32,8 @@ type Invoker interface {
 type Deps struct {
 	Registry Registry
 	Invoker  Invoker
+	// Calls serves the call records under /v1/calls; nil for none.
+	Calls CallReader
 	// Info reports the server's state for GET /v1/info.
 	Info func(ctx context.Context) api.Info
 	// UI serves the dashboard under /ui/.
@@ -70,6 +72,11 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
 	r.HandleFunc("/v1/functions/{name}/config", h.configure).Methods(http.MethodPatch)
 	r.HandleFunc("/v1/functions/{name}/logs", h.logs).Methods(http.MethodGet)
+	if d.Calls != nil {
+		r.HandleFunc("/v1/calls", h.listCalls).Methods(http.MethodGet)
+		r.HandleFunc("/v1/calls/{id}", h.getCall).Methods(http.MethodGet)
+		r.HandleFunc("/v1/functions/{name}/calls", h.listCalls).Methods(http.MethodGet)
+	}
 
 	// Calls, any method on /invoke/{name}[/path], are served before this table: see below.
 
