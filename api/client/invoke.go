@@ -34,6 +34,15 @@ type InvokeRequest struct {
 // server could not be reached). Only ctx bounds the call: the server already cuts a call off
 // at the function's timeout, and the response body may stream.
 func (c *Client) Invoke(ctx context.Context, name string, r InvokeRequest) (*http.Response, error) {
+	req, err := c.newInvokeRequest(ctx, name, r)
+	if err != nil {
+		return nil, err
+	}
+	return c.send(req)
+}
+
+// newInvokeRequest builds the front-door request of a call to the named function.
+func (c *Client) newInvokeRequest(ctx context.Context, name string, r InvokeRequest) (*http.Request, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: function name is empty", ErrInvalid)
 	}
@@ -61,5 +70,5 @@ func (c *Client) Invoke(ctx context.Context, name string, r InvokeRequest) (*htt
 			req.Header.Add(k, v)
 		}
 	}
-	return c.send(req)
+	return req, nil
 }
