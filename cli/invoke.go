@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hearthfn/hearth/api/client"
+	"github.com/hearthfn/hearth/cli/output"
 )
 
 // invokeFlags are the flags of "hearth invoke".
@@ -27,26 +28,38 @@ type invokeFlags struct {
 	method      string
 	contentType string
 	path        string
+	async       bool
+	callback    string
+	format      output.Format
 }
 
 func (a *app) invokeCmd() *cobra.Command {
 	var f invokeFlags
 	cmd := &cobra.Command{
-		Use:   "invoke NAME [-d DATA | -f FILE]",
+		Use:   "invoke NAME [-d DATA | -f FILE] [--async [--callback URL]]",
 		Short: "Call a function and print its response",
 		Long: `Call the function NAME through the server's front door and print the response body.
 
 The request body is DATA (-d), the contents of FILE (-f, "-" for stdin), or stdin when it is
 piped; with none of these the call has no body. The method defaults to POST with a body and
 GET without. A non-2xx answer makes the command fail: the platform's errors (unknown function,
-timeout) are reported as such, and a function's own non-2xx body is printed before failing.`,
+timeout) are reported as such, and a function's own non-2xx body is printed before failing.
+
+With --async the server stores the call and answers at once; the command prints the call's id
+(-o json: the server's whole answer) and "hearth calls get ID" shows the result later. An
+async call is retried when the platform fails to run it, so its handler should be idempotent.
+--callback URL has the server POST the finished call, with its result, to URL.`,
 		Example: `  hearth invoke hello -d '{"name":"world"}'
   echo hi | hearth invoke hello -H 'X-Trace: 1'
-  hearth invoke hello --method GET --path '/items?limit=3'`,
+  hearth invoke hello --method GET --path '/items?limit=3'
+  hearth invoke hello --async -d '{"name":"later"}' --callback https://example.com/done`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("data") && cmd.Flags().Changed("file") {
 				return usageErrorf("use either -d or -f, not both")
+			}
+			if !f.async && (f.callback != "" || cmd.Flags().Changed("output")) {
+				return usageErrorf("--callback and -o are for async calls: add --async")
 			}
 			return a.runInvoke(cmd.Context(), cmd, args[0], f, cmd.Flags().Changed("data"))
 		},
@@ -59,6 +72,9 @@ timeout) are reported as such, and a function's own non-2xx body is printed befo
 	fl.StringVarP(&f.method, "method", "X", "", "HTTP method (default POST with a body, GET without)")
 	fl.StringVar(&f.contentType, "content-type", "", "Content-Type of the body (default: guessed from it)")
 	fl.StringVar(&f.path, "path", "", `path (and query) after the function's URL, e.g. "/items?limit=3"`)
+	fl.BoolVar(&f.async, "async", false, "queue the call and print its id instead of waiting for the answer")
+	fl.StringVar(&f.callback, "callback", "", "with --async: URL the server POSTs the finished call to")
+	fl.VarP(&f.format, "output", "o", "with --async: output format, text (the call id) or json")
 	f.r.addFlag(cmd)
 	return cmd
 }
@@ -91,6 +107,9 @@ func (a *app) runInvoke(ctx context.Context, cmd *cobra.Command, name string, f 
 	if err != nil {
 		return err
 	}
+	if f.async {
+		return invokeAsync(ctx, cmd, c, name, req, f)
+	}
 	resp, err := c.Invoke(ctx, name, req)
 	if err != nil {
 		return err
@@ -104,6 +123,21 @@ func (a *app) runInvoke(ctx context.Context, cmd *cobra.Command, name string, f 
 		return nil
 	}
 	return invokeFailure(out, name, resp)
+}
+
+// invokeAsync queues the call and prints its id: alone on stdout, so that scripts can keep it,
+// with a hint on stderr for people.
+func invokeAsync(ctx context.Context, cmd *cobra.Command, c *client.Client, name string, req client.InvokeRequest, f invokeFlags) error {
+	acc, err := c.InvokeAsync(ctx, name, req, f.callback)
+	if err != nil {
+		return err
+	}
+	if f.format == output.JSON {
+		return output.WriteJSON(cmd.OutOrStdout(), acc)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), acc.ID)
+	fmt.Fprintf(cmd.ErrOrStderr(), "Call %s %s: \"hearth calls get %s\" shows its result.\n", acc.ID, acc.Status, acc.ID)
+	return nil
 }
 
 // maxErrorPeek is how much of a non-2xx body is read to see whether it is the platform's

@@ -52,6 +52,7 @@ The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + 
 		a.initCmd(),
 		a.deployCmd(),
 		a.invokeCmd(),
+		a.callsCmd(),
 		a.listCmd(),
 		a.inspectCmd(),
 		a.logsCmd(),
