@@ -129,6 +129,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	handler := httpapi.New(httpapi.Deps{
 		Registry:       reg,
 		Invoker:        rt,
+		Calls:          st,
 		Info:           infoFunc(n, cfg),
 		UI:             d.UI,
 		Logs:           lc,
