@@ -61,7 +61,8 @@ type CallStore interface {
 	ClaimAsync(ctx context.Context, now time.Time, limit int) ([]AsyncCall, error)
 
 	// FinishAsync records how a running async call ended: c's status (finished), http status,
-	// times, instance, cold, error and result (nil: none). A zero c.StartedAt keeps the claim's.
+	// version (when non-zero), times, instance, cold, error and result (nil: none). A zero
+	// c.StartedAt keeps the claim's.
 	// ErrNotFound unless c.ID is an async call that is running (so a call already finished is
 	// never overwritten).
 	FinishAsync(ctx context.Context, c api.Call) error

@@ -156,11 +156,11 @@ func (s *Store) FinishAsync(ctx context.Context, c api.Call) error {
 	if err != nil {
 		return fmt.Errorf("finish call %s: %w", c.ID, err)
 	}
-	args := append([]any{string(c.Status), c.HTTPStatus, nanos(c.StartedAt), c.FinishedAt.UnixNano(),
+	args := append([]any{string(c.Status), c.HTTPStatus, c.Version, c.Version, nanos(c.StartedAt), c.FinishedAt.UnixNano(),
 		c.DurationMS, c.Instance, c.Cold, c.Error}, res...)
 	args = append(args, c.ID)
 	r, err := s.db.ExecContext(ctx, `UPDATE calls SET status = ?, http_status = ?,
-		started_at = COALESCE(?, started_at), finished_at = ?, duration_ms = ?, instance = ?,
+		version = CASE WHEN ? > 0 THEN ? ELSE version END, started_at = COALESCE(?, started_at), finished_at = ?, duration_ms = ?, instance = ?,
 		cold = ?, error = ?, result_status = ?, result_headers = ?, result_body = ?,
 		request_body = NULL
 		WHERE id = ? AND async = 1 AND status = 'running'`, args...)

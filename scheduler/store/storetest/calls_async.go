@@ -156,12 +156,14 @@ func testFinish(t *testing.T, s store.Store) {
 	}
 	done := finished("a", at(4))
 	done.Result.Body = body
+	done.Version = 7 // the version that ran it, known only once it ran
 	if err := s.FinishAsync(ctx, done); err != nil {
 		t.Fatal(err)
 	}
 	want := asyncCall("a", "f", at(0))
 	want.Status, want.HTTPStatus, want.StartedAt, want.FinishedAt = done.Status, done.HTTPStatus, done.StartedAt, done.FinishedAt
 	want.DurationMS, want.Instance, want.Cold, want.Attempts, want.Result = done.DurationMS, done.Instance, done.Cold, 1, done.Result
+	want.Version = 7
 	sameCall(t, mustGet(t, s, "a"), want)
 
 	empty := finished("b", at(4))
