@@ -49,6 +49,8 @@ type server struct {
 
 type serverOpts struct {
 	extraArgs []string
+	// dataDir, when set, is used instead of a new temp dir: a restart on the same store.
+	dataDir string
 }
 
 // startServer runs a server for the test and stops it at cleanup, checking then that it left no
@@ -56,7 +58,10 @@ type serverOpts struct {
 func startServer(t *testing.T, opts serverOpts) *server {
 	t.Helper()
 	bin := hearthBin(t)
-	dataDir := t.TempDir()
+	dataDir := opts.dataDir
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
 	addr := freeAddr(t)
 	args := append([]string{"server", "--dev", "--addr", addr, "--data-dir", dataDir}, opts.extraArgs...)
 	cmd := exec.Command(bin, args...)

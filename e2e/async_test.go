@@ -1,0 +1,219 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearthfn/hearth/api"
+)
+
+// getCall reads one call record through the CLI.
+func getCall(t *testing.T, s *server, id string) api.Call {
+	t.Helper()
+	out := s.must(t, t.TempDir(), "calls", "get", id, "-o", "json")
+	var c api.Call
+	if err := json.Unmarshal([]byte(out.stdout), &c); err != nil {
+		t.Fatalf("calls get -o json: %v\n%s", err, out.stdout)
+	}
+	return c
+}
+
+// invokeAsync sends an async call through the CLI and returns its id.
+func invokeAsync(t *testing.T, s *server, name string, args ...string) string {
+	t.Helper()
+	out := s.must(t, t.TempDir(), append([]string{"invoke", name, "--async"}, args...)...)
+	id := strings.TrimSpace(out.stdout)
+	if len(id) != 32 {
+		t.Fatalf("invoke --async printed %q, want a call id", out.stdout)
+	}
+	return id
+}
+
+// TestAsyncCall: an async call is accepted at once, runs, and its result is fetched; its
+// callback arrives; `hearth calls` lists it beside sync calls with the right statuses.
+func TestAsyncCall(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "later")
+	writeHandler(t, dir, []string{"io"}, `	if r.URL.Query().Get("fail") != "" {
+		panic("asked to fail")
+	}
+	b, _ := io.ReadAll(r.Body)
+	w.Write([]byte("got " + string(b)))`)
+	s.must(t, dir, "deploy")
+
+	callbacks := make(chan api.Call, 1)
+	cb := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c api.Call
+		if err := json.NewDecoder(r.Body).Decode(&c); err == nil {
+			callbacks <- c
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cb.Serve(ln) }()
+	t.Cleanup(func() { _ = cb.Close() })
+
+	id := invokeAsync(t, s, "later", "-d", "parcel", "--callback", "http://"+ln.Addr().String()+"/done")
+	var c api.Call
+	eventually(t, "the async call to finish", func() bool { c = getCall(t, s, id); return c.Status.Finished() })
+	if c.Status != api.CallSucceeded || c.Result == nil || string(c.Result.Body) != "got parcel" || !c.Async || c.Attempts != 1 {
+		t.Fatalf("async call: %+v (result %+v), want succeeded with body %q after 1 attempt", c, c.Result, "got parcel")
+	}
+	select {
+	case got := <-callbacks:
+		if got.ID != id || got.Result == nil || string(got.Result.Body) != "got parcel" {
+			t.Fatalf("callback carried %+v", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no callback within 30 s")
+	}
+
+	if st, _, _ := call(t, s, "later", "sync"); st != http.StatusOK {
+		t.Fatalf("sync call: %d", st)
+	}
+	resp, err := http.Post(s.URL+"/invoke/later?fail=1", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	// Sync records are written off the hot path, within a moment.
+	var list api.CallList
+	eventually(t, "three call records", func() bool {
+		out := s.must(t, dir, "calls", "later", "-o", "json")
+		if err := json.Unmarshal([]byte(out.stdout), &list); err != nil {
+			t.Fatalf("calls -o json: %v\n%s", err, out.stdout)
+		}
+		return len(list.Items) == 3
+	})
+	statuses := map[string]int{}
+	for _, c := range list.Items {
+		kind := "sync"
+		if c.Async {
+			kind = "async"
+		}
+		statuses[kind+" "+string(c.Status)]++
+	}
+	if statuses["async succeeded"] != 1 || statuses["sync succeeded"] != 1 || statuses["sync failed"] != 1 {
+		t.Fatalf("calls lists %v, want one each of async succeeded, sync succeeded, sync failed", statuses)
+	}
+	table := s.must(t, dir, "calls", "later").stdout
+	if !strings.Contains(table, id) || !strings.Contains(table, "failed") {
+		t.Fatalf("hearth calls does not show the calls:\n%s", table)
+	}
+}
+
+// hitCounter counts, per call id, how many times a function ran; the function reports itself
+// over HTTP to the Docker bridge's gateway, where the counter listens.
+type hitCounter struct {
+	mu   sync.Mutex
+	hits map[string]int
+	addr string
+}
+
+func newHitCounter(t *testing.T) *hitCounter {
+	t.Helper()
+	out, err := exec.Command("docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}").Output()
+	if err != nil {
+		t.Fatalf("find the bridge gateway: %v", err)
+	}
+	ln, err := net.Listen("tcp", strings.TrimSpace(string(out))+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hitCounter{hits: map[string]int{}, addr: ln.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.hits[string(b)]++
+		h.mu.Unlock()
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return h
+}
+
+func (h *hitCounter) count(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hits[id]
+}
+
+// TestAsyncCallsSurviveKill: a server killed with SIGKILL while async calls are queued and one
+// runs loses none of them: after a restart on the same store every call succeeds, and the calls
+// that had finished before the kill are not run again.
+func TestAsyncCallsSurviveKill(t *testing.T) {
+	counter := newHitCounter(t)
+	dataDir := t.TempDir()
+	s1 := startServer(t, serverOpts{dataDir: dataDir})
+	dir := s1.newFunction(t, "durable")
+	writeHandler(t, dir, []string{"os", "strings", "time"}, `	id := r.Header.Get("Hearth-Call-Id")
+	resp, err := http.Post("http://"+os.Getenv("COUNTER")+"/hit", "text/plain", strings.NewReader(id))
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	time.Sleep(700 * time.Millisecond)
+	w.Write([]byte("done " + id))`)
+	setFuncYAML(t, dir, "max_instances", "1")
+	setFuncYAML(t, dir, "env", "{COUNTER: \""+counter.addr+"\"}")
+	s1.must(t, dir, "deploy")
+
+	var ids []string
+	for i := 0; i < 6; i++ {
+		ids = append(ids, invokeAsync(t, s1, "durable"))
+	}
+	// Kill once some calls are done and the rest are queued or running.
+	var doneBefore []string
+	eventually(t, "two async calls to finish", func() bool {
+		doneBefore = doneBefore[:0]
+		for _, id := range ids {
+			if getCall(t, s1, id).Status == api.CallSucceeded {
+				doneBefore = append(doneBefore, id)
+			}
+		}
+		return len(doneBefore) >= 2
+	})
+	if len(doneBefore) == len(ids) {
+		t.Fatalf("every call finished before the kill; the test needs some left")
+	}
+	if err := s1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s1.done // the harness's cleanup then sees it stopped; s2 removes what it left behind
+
+	s2 := startServer(t, serverOpts{dataDir: dataDir})
+	eventually(t, "every async call to succeed after the restart", func() bool {
+		for _, id := range ids {
+			if getCall(t, s2, id).Status != api.CallSucceeded {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		c := getCall(t, s2, id)
+		if c.Result == nil || string(c.Result.Body) != "done "+id {
+			t.Errorf("call %s: result %+v", id, c.Result)
+		}
+		if counter.count(id) < 1 {
+			t.Errorf("call %s succeeded but its function never ran", id)
+		}
+	}
+	for _, id := range doneBefore {
+		if n := counter.count(id); n != 1 {
+			t.Errorf("call %s had finished before the kill but ran %d times", id, n)
+		}
+	}
+}
