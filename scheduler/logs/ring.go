@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/hearthfn/hearth/api"
@@ -20,7 +21,8 @@ type entry struct {
 // ring keeps one function's most recent lines, at most maxLines of them and at most maxBytes
 // in all (counted by entrySize), dropping the oldest first. The newest line is always kept, so a
 // single line over the byte limit is kept alone. Entries are in the order they were added, which
-// is the order of their seq. It is not safe for concurrent use.
+// is the order of their seq; what tail and after return is in the order of the lines' times.
+// It is not safe for concurrent use.
 type ring struct {
 	maxBytes, maxLines int
 
@@ -74,10 +76,8 @@ func (r *ring) tail(q api.LogQuery, n int) []api.LogLine {
 			out = append(out, kept[i].line)
 		}
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
+	slices.Reverse(out)
+	return byTime(out)
 }
 
 // after returns the kept lines numbered above seq that q matches, oldest first.
@@ -90,5 +90,13 @@ func (r *ring) after(q api.LogQuery, seq uint64) []api.LogLine {
 			out = append(out, e.line)
 		}
 	}
-	return out
+	return byTime(out)
+}
+
+// byTime sorts lines by their time, keeping the order they came in among equals. Lines come
+// in the order they were read, and an instance's stdout and stderr are read apart, so a line
+// may come after a later one of the other stream.
+func byTime(lines []api.LogLine) []api.LogLine {
+	slices.SortStableFunc(lines, func(a, b api.LogLine) int { return a.Time.Compare(b.Time) })
+	return lines
 }

@@ -105,6 +105,21 @@ func TestRingAfter(t *testing.T) {
 	}
 }
 
+func TestRingSortsByTime(t *testing.T) {
+	r := newRing(1<<20, 10)
+	// stderr's line 2 is read before stdout's line 1.
+	r.add(1, line(2, ""))
+	r.add(2, line(1, ""))
+	r.add(3, line(3, ""))
+	want := []string{"line 1", "line 2", "line 3"}
+	if got := texts(r.tail(api.LogQuery{}, -1)); !slices.Equal(got, want) {
+		t.Errorf("tail = %q, want %q", got, want)
+	}
+	if got := texts(r.after(api.LogQuery{}, 0)); !slices.Equal(got, want) {
+		t.Errorf("after = %q, want %q", got, want)
+	}
+}
+
 func TestRingWakesWaiters(t *testing.T) {
 	r := newRing(1<<20, 10)
 	changed := r.changed
