@@ -22,6 +22,9 @@ type scriptSource struct {
 	mu     sync.Mutex
 	opened map[string][]opened // by id/stream, in the order they were opened
 	notify chan struct{}
+	// fail is how many times opening id/stream fails before it works.
+	fail     map[string]int
+	attempts map[string]int
 }
 
 type opened struct {
@@ -31,15 +34,20 @@ type opened struct {
 }
 
 func newScriptSource() *scriptSource {
-	return &scriptSource{opened: map[string][]opened{}, notify: make(chan struct{})}
+	return &scriptSource{opened: map[string][]opened{}, notify: make(chan struct{}), fail: map[string]int{}, attempts: map[string]int{}}
 }
 
 func (s *scriptSource) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
-	pr, pw := io.Pipe()
-	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := id + "/" + string(opts.Stream)
+	s.attempts[key]++
+	if s.fail[key] > 0 {
+		s.fail[key]--
+		return nil, errors.New("engine hiccup")
+	}
+	pr, pw := io.Pipe()
+	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
 	s.opened[key] = append(s.opened[key], opened{opts: opts, w: pw, ctx: ctx})
 	close(s.notify)
 	s.notify = make(chan struct{})
@@ -243,6 +251,31 @@ func TestCollectorResumesABrokenStream(t *testing.T) {
 	got := texts(waitLines(t, c, "f", 5))
 	if want := []string{"a", "b1", "b2", "b3", "c"}; !slices.Equal(got, want) {
 		t.Errorf("lines = %q, want %q", got, want)
+	}
+}
+
+func TestCollectorRetriesOpening(t *testing.T) {
+	src := newScriptSource()
+	src.fail["i1/stdout"] = 3
+	src.fail["i1/stderr"] = 1000
+	c := newCollector(t, src, Config{RetryDelay: time.Millisecond})
+	c.Started("f", "i1")
+	src.stream(t, "i1", driver.StreamStdout, 1).write(t, ms(0), "at last")
+	waitLines(t, c, "f", 1)
+	src.mu.Lock()
+	n := src.attempts["i1/stdout"]
+	src.mu.Unlock()
+	if n != 4 {
+		t.Errorf("opened stdout %d times, want 4 (3 failures, then it worked)", n)
+	}
+	// A stream that never opens is tried less and less often; Close ends the attempts.
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	src.mu.Lock()
+	n = src.attempts["i1/stderr"]
+	src.mu.Unlock()
+	if n > 10 {
+		t.Errorf("tried stderr %d times in 50 ms with a 1 ms first delay: no backoff", n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -22,31 +23,47 @@ type position struct {
 	atLast int
 }
 
+// maxRetryDelay caps the pause between attempts to open a stream that keeps failing (an engine
+// whose log driver cannot be read, say).
+const maxRetryDelay = 30 * time.Second
+
 // follow reads one stream of an instance until the stream ends (the instance is gone) or ctx
-// does, and opens it again, from where it broke off, when it breaks.
+// does, and opens it again, from where it broke off, when it breaks: after RetryDelay, doubled
+// on each failure in a row. The first failure is logged as a warning, the next ones at debug.
 func (c *Collector) follow(ctx context.Context, in *followed, id string, stream driver.Stream) {
 	defer c.wg.Done()
 	defer c.readerDone(id, in)
 	var pos position
+	delay, warned := c.cfg.RetryDelay, false
 	for {
 		rc, err := c.src.Logs(ctx, id, driver.LogOptions{Follow: true, Timestamps: true, Stream: stream, Since: pos.last})
 		if err == nil {
+			before := pos
 			err = c.read(in, id, stream, rc, &pos)
 			_ = rc.Close()
 			if err == nil {
 				return // the instance's output ended
 			}
+			if pos != before {
+				delay = c.cfg.RetryDelay // it worked for a while
+			}
 		}
 		if ctx.Err() != nil || errors.Is(err, driver.ErrInstanceNotFound) || errors.Is(err, driver.ErrNotSupported) {
 			return
 		}
-		c.log.Warn("reading an instance's output failed; trying again", "function", in.function, "instance", id,
-			"stream", stream, "error", err, "retry_in", c.cfg.RetryDelay)
+		level := slog.LevelWarn
+		if warned {
+			level = slog.LevelDebug
+		}
+		warned = true
+		c.log.Log(ctx, level, "reading an instance's output failed; trying again", "function", in.function,
+			"instance", id, "stream", stream, "error", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(c.cfg.RetryDelay):
+		case <-time.After(delay):
 		}
+		delay = min(2*delay, maxRetryDelay)
 	}
 }
 
