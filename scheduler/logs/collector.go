@@ -155,6 +155,7 @@ func (c *Collector) Stopped(instanceID string) {
 	}
 	in.stopped = true
 	if in.readers == 0 {
+		in.cancel()
 		delete(c.instances, instanceID)
 		return
 	}
