@@ -157,3 +157,42 @@ func TestSyncCallsAreRecorded(t *testing.T) {
 		t.Fatalf("crash record %+v", crash)
 	}
 }
+
+// memTracker is a CallTracker that keeps what it heard.
+type memTracker struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (m *memTracker) CallStarted(instanceID, callID string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, "start "+callID)
+}
+
+func (m *memTracker) CallEnded(instanceID, callID string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, "end "+callID)
+}
+
+func TestCallTrackerHearsStartAndEnd(t *testing.T) {
+	tr := &memTracker{}
+	front, _ := setup(t, api.FunctionSpec{}, Config{Calls: tr})
+	resp, err := http.Post(front.URL+"/invoke/echo", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get(contract.HeaderCallID)
+	want := "start " + id + ",end " + id
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		tr.mu.Lock()
+		got := strings.Join(tr.events, ",")
+		tr.mu.Unlock()
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("tracker heard %v, want %s", tr.events, want)
+}

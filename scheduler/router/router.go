@@ -40,6 +40,16 @@ type Config struct {
 	Recorder Recorder
 	// Async, when set, takes calls sent with Hearth-Async: true; without it they get 503.
 	Async AsyncQueue
+	// Calls, when set, hears which call runs on which instance and when, so that the lines an
+	// instance prints can be tagged with their call (scheduler/logs).
+	Calls CallTracker
+}
+
+// CallTracker hears when a call starts and ends on an instance. It is on the hot path: cheap,
+// no I/O.
+type CallTracker interface {
+	CallStarted(instanceID, callID string, at time.Time)
+	CallEnded(instanceID, callID string, at time.Time)
 }
 
 // CallObserver hears the end of every call that reached Invoke, once per call, after its answer
@@ -166,6 +176,10 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 	}
 
 	c.lease, c.leasedAt = lease, time.Now()
+	if rt.cfg.Calls != nil {
+		rt.cfg.Calls.CallStarted(lease.InstanceID(), c.id, c.leasedAt)
+		defer func() { rt.cfg.Calls.CallEnded(lease.InstanceID(), c.id, time.Now()) }()
+	}
 	c.deadline = c.leasedAt.Add(timeout)
 	ctx, cancelCall := context.WithDeadline(context.WithValue(r.Context(), callKey{}, c), c.deadline)
 	defer cancelCall()

@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	runner := calls.NewRunner(st, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
 		Workers: cfg.AsyncWorkers, MaxResultBytes: int(cfg.MaxBodyBytes)}, log)
 	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
-		Recorder: recorder, Async: runner}, log)
+		Recorder: recorder, Async: runner, Calls: lc}, log)
 	runner.SetInvoker(rt)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, removeHook{p, lc.Forget}, log)
 	if err := reg.Restore(ctx); err != nil {
