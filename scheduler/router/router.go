@@ -355,9 +355,17 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// newCallID returns a random 128-bit id in hex.
+// newCallID returns a 128-bit id in hex that sorts by time, like a ULID: the Unix time in
+// milliseconds (48 bits) then 80 random bits. Every call is stored under its id, and ids that
+// grow with time are appended to the store's index instead of landing at random places in it:
+// recording a call costs less than half as much in SQLite (see BenchmarkRecordCalls).
 func newCallID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
 	return hex.EncodeToString(b[:])
 }

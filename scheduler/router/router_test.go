@@ -443,3 +443,19 @@ func TestObserverHearsAnswerCutOff(t *testing.T) {
 		t.Fatalf("observer heard %q, want once %q", got, "echo instance_failed")
 	}
 }
+
+// Call ids sort by the time they were made, so that the store appends them (see newCallID).
+func TestCallIDsSortByTime(t *testing.T) {
+	first := newCallID()
+	time.Sleep(2 * time.Millisecond)
+	second := newCallID()
+	if len(first) != 32 || len(second) != 32 {
+		t.Fatalf("ids %q and %q: want 32 hex digits", first, second)
+	}
+	if first >= second {
+		t.Fatalf("id %q made before %q sorts after it", first, second)
+	}
+	if first[12:] == second[12:] {
+		t.Fatalf("ids %q and %q share their random part", first, second)
+	}
+}
