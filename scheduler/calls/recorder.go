@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,12 +24,23 @@ type RecorderConfig struct {
 	PruneEvery time.Duration
 }
 
+// batchSize is how many records make a batch worth writing before the flush interval is up.
+const batchSize = 256
+
 // Recorder takes call records from the router and writes them to the store in batches.
+//
+// Record only appends under a mutex: it does not wake the writer for every call, which at one
+// call at a time cost more CPU than the call itself (a goroutine wake-up, often of an idle
+// thread). The writer wakes at the flush interval, or as soon as a whole batch is waiting.
 type Recorder struct {
-	cfg     RecorderConfig
-	store   store.CallStore
-	log     *slog.Logger
-	ch      chan api.Call
+	cfg   RecorderConfig
+	store store.CallStore
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	pending []api.Call // guarded by mu; at most cfg.Buffer records
+	// full has room for one signal: a batch is waiting, write it before the next tick.
+	full    chan struct{}
 	dropped atomic.Int64
 }
 
@@ -46,16 +58,26 @@ func NewRecorder(st store.CallStore, cfg RecorderConfig, log *slog.Logger) *Reco
 	if cfg.PruneEvery <= 0 {
 		cfg.PruneEvery = time.Hour
 	}
-	return &Recorder{cfg: cfg, store: st, log: log, ch: make(chan api.Call, cfg.Buffer)}
+	return &Recorder{cfg: cfg, store: st, log: log, full: make(chan struct{}, 1)}
 }
 
-// Record implements router.Recorder. It never blocks.
+// Record implements router.Recorder. It never blocks on the store.
 func (r *Recorder) Record(c api.Call) {
-	select {
-	case r.ch <- c:
-	default:
+	r.mu.Lock()
+	n := len(r.pending)
+	if n < r.cfg.Buffer {
+		r.pending = append(r.pending, c)
+	}
+	r.mu.Unlock()
+	switch {
+	case n >= r.cfg.Buffer:
 		if r.dropped.Add(1)%1000 == 1 {
 			r.log.Warn("call records are arriving faster than the store takes them; dropping some", "dropped", r.dropped.Load())
+		}
+	case n+1 == batchSize:
+		select {
+		case r.full <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -70,41 +92,36 @@ func (r *Recorder) Run(ctx context.Context) error {
 	prune := time.NewTicker(r.cfg.PruneEvery)
 	defer prune.Stop()
 	r.prune(ctx)
-	batch := make([]api.Call, 0, 256)
-	write := func(ctx context.Context) {
-		if len(batch) == 0 {
-			return
+	// Two slices take turns: Record appends to one while the other is written.
+	spare := make([]api.Call, 0, batchSize)
+	// A write is not cut short by ctx: records taken from pending are written or lost, and the
+	// last ones are written after ctx ends (the server stops HTTP first, so they are final).
+	storeCtx := context.WithoutCancel(ctx)
+	write := func() {
+		ctx, cancel := context.WithTimeout(storeCtx, 5*time.Second)
+		defer cancel()
+		r.mu.Lock()
+		batch := r.pending
+		r.pending = spare[:0]
+		r.mu.Unlock()
+		if len(batch) > 0 {
+			if err := r.store.RecordCalls(ctx, batch); err != nil {
+				r.log.Error("could not store call records", "count", len(batch), "error", err)
+			}
 		}
-		if err := r.store.RecordCalls(ctx, batch); err != nil {
-			r.log.Error("could not store call records", "count", len(batch), "error", err)
-		}
-		batch = batch[:0]
+		clear(batch) // drop the references to bodies and headers the records may hold
+		spare = batch
 	}
 	for {
 		select {
-		case c := <-r.ch:
-			batch = append(batch, c)
-			if len(batch) == cap(batch) {
-				write(ctx)
-			}
+		case <-r.full:
+			write()
 		case <-flush.C:
-			write(ctx)
+			write()
 		case <-prune.C:
 			r.prune(ctx)
 		case <-ctx.Done():
-			// The last records outlive ctx: the server stops HTTP first, so these are final.
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			for {
-				select {
-				case c := <-r.ch:
-					batch = append(batch, c)
-					continue
-				default:
-				}
-				break
-			}
-			write(wctx)
+			write()
 			return nil
 		}
 	}

@@ -34,6 +34,34 @@ func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
 	}
 }
 
+// A whole batch is written at once, without waiting for the flush interval.
+func TestRecorderWritesAFullBatchBeforeTheInterval(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	r := NewRecorder(st, RecorderConfig{Flush: time.Hour}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	now := time.Now()
+	for i := 0; i < batchSize; i++ {
+		r.Record(api.Call{ID: fmt.Sprintf("c%03d", i), Function: "f", Status: api.CallSucceeded, CreatedAt: now, FinishedAt: now})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := st.ListCalls(context.Background(), store.CallFilter{Function: "f", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == batchSize {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store has %d of %d records of a full batch after 10 s", len(got), batchSize)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestRecorderDropsRatherThanBlocks(t *testing.T) {
 	r := NewRecorder(nil, RecorderConfig{Buffer: 2}, slog.New(slog.DiscardHandler))
 	for i := 0; i < 5; i++ {
