@@ -124,11 +124,7 @@ type hitCounter struct {
 
 func newHitCounter(t *testing.T) *hitCounter {
 	t.Helper()
-	out, err := exec.Command("docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}").Output()
-	if err != nil {
-		t.Fatalf("find the bridge gateway: %v", err)
-	}
-	ln, err := net.Listen("tcp", strings.TrimSpace(string(out))+":0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(bridgeGateway(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +138,41 @@ func newHitCounter(t *testing.T) *hitCounter {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return h
+}
+
+// bridgeGateway returns the host's address on Docker's default bridge, where containers reach
+// the host. The network's IPAM config names it when dockerd made the bridge; when dockerd found
+// the bridge interface already there (a restarted daemon), the config has only the subnet, and
+// the address is the interface's own.
+func bridgeGateway(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("docker", "network", "inspect", "bridge", "-f",
+		`{{range .IPAM.Config}}{{.Gateway}}{{end}} {{index .Options "com.docker.network.bridge.name"}}`).Output()
+	if err != nil {
+		t.Fatalf("inspect Docker's bridge network: %v", err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) == 2 {
+		return fields[0]
+	}
+	if len(fields) != 1 {
+		t.Fatalf("inspect Docker's bridge network: unexpected %q", out)
+	}
+	iface, err := net.InterfaceByName(fields[0])
+	if err != nil {
+		t.Fatalf("Docker's bridge interface %s: %v", fields[0], err)
+	}
+	addrs, err := iface.Addrs()
+	if err != nil {
+		t.Fatalf("addresses of %s: %v", fields[0], err)
+	}
+	for _, a := range addrs {
+		if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil {
+			return ip.IP.String()
+		}
+	}
+	t.Fatalf("Docker's bridge interface %s has no IPv4 address", fields[0])
+	return ""
 }
 
 func (h *hitCounter) count(id string) int {
