@@ -30,8 +30,9 @@ const DefaultLogTail = 100
 type LogQuery struct {
 	// Follow keeps the answer open and sends new lines as they come (follow=true).
 	Follow bool
-	// CallID keeps only the lines of one call (call=ID): its id, or the start of it such as
-	// the eight characters `hearth logs` shows.
+	// CallID keeps only the lines of one call (call=ID): its id, or the end of it such as the
+	// eight characters `hearth logs` shows. The end, not the start: ids begin with the time
+	// they were made, so calls of the same minute share their first characters.
 	CallID string
 	// Tail is how many of the last selected lines are sent first (tail=N): 0 none (with Follow:
 	// only new lines), a negative number all that are kept (tail=all).
@@ -42,5 +43,5 @@ type LogQuery struct {
 
 // Match reports whether q's call and time filters keep l.
 func (q LogQuery) Match(l LogLine) bool {
-	return strings.HasPrefix(l.CallID, q.CallID) && !l.Time.Before(q.Since)
+	return strings.HasSuffix(l.CallID, q.CallID) && !l.Time.Before(q.Since)
 }

@@ -41,7 +41,7 @@ its answer), or dashes when that is not known. The server keeps the recent outpu
 function in memory (--log-buffer), so logs do not survive a server restart.`,
 		Example: `  hearth logs hello
   hearth logs hello -f
-  hearth logs hello --call 0a1b2c3d --tail -1
+  hearth logs hello --call 5e6f7a8b --tail -1
   hearth logs hello --since 10m -o json`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,7 +50,7 @@ function in memory (--log-buffer), so logs do not survive a server restart.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&fl.follow, "follow", "f", false, "keep printing new lines as they come, until interrupted")
-	f.StringVar(&fl.call, "call", "", "only the lines of one call: its id, or the start of it")
+	f.StringVar(&fl.call, "call", "", "only the lines of one call: its id, or the end of it as shown in brackets")
 	f.IntVar(&fl.tail, "tail", api.DefaultLogTail, "how many of the last lines to show (-1: all the server kept)")
 	f.StringVar(&fl.since, "since", "", "only lines since a time (RFC 3339) or a duration ago (e.g. 10m)")
 	f.BoolVar(&fl.raw, "raw", false, "print only the text of each line")
@@ -92,9 +92,10 @@ func writeLogLine(w io.Writer, l api.LogLine, raw bool) error {
 		_, err := fmt.Fprintln(w, l.Line)
 		return err
 	}
+	// The end of the id: its start is the time the call was made, the same for nearby calls.
 	call := "--------"
 	if l.CallID != "" {
-		call = l.CallID[:min(8, len(l.CallID))]
+		call = l.CallID[max(0, len(l.CallID)-8):]
 	}
 	_, err := fmt.Fprintf(w, "%s %s [%s] %s\n", l.Time.UTC().Format(logTimeFormat), l.Instance, call, l.Line)
 	return err

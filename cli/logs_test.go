@@ -78,7 +78,7 @@ func TestLogs(t *testing.T) {
 	r.wantCode(t, cli.ExitOK)
 	want := "" +
 		"2025-06-01T11:59:00.000Z hello-v1-ab12cd34 [--------] listening on :8080\n" +
-		"2025-06-01T11:59:59.250Z hello-v1-ab12cd34 [0a1b2c3d] handling {\"name\":\"world\"}\n"
+		"2025-06-01T11:59:59.250Z hello-v1-ab12cd34 [c6d7e8f9] handling {\"name\":\"world\"}\n"
 	if r.stdout != want {
 		t.Errorf("stdout =\n%s\nwant\n%s", r.stdout, want)
 	}
@@ -92,7 +92,7 @@ func TestLogs(t *testing.T) {
 		t.Errorf("--raw stdout = %q, want %q", r.stdout, want)
 	}
 
-	r = e.run("logs", "hello", "-o", "json", "--call", "0a1b2c3d", "--tail", "-1", "--since", "10m")
+	r = e.run("logs", "hello", "-o", "json", "--call", "c6d7e8f9", "--tail", "-1", "--since", "10m")
 	r.wantCode(t, cli.ExitOK)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	var l api.LogLine
@@ -100,7 +100,7 @@ func TestLogs(t *testing.T) {
 		t.Errorf("-o json stdout = %q, want one JSON object per line", r.stdout)
 	}
 	q := s.lastQuery()
-	if q.Get("call") != "0a1b2c3d" || q.Get("tail") != "all" || q.Get("since") != "2025-06-01T11:50:00Z" || q.Has("follow") {
+	if q.Get("call") != "c6d7e8f9" || q.Get("tail") != "all" || q.Get("since") != "2025-06-01T11:50:00Z" || q.Has("follow") {
 		t.Errorf("query = %q", q.Encode())
 	}
 }
