@@ -14,7 +14,7 @@ func TestLogQueryMatchesACallByItsIDOrItsEnd(t *testing.T) {
 	}{
 		{LogQuery{}, true},
 		{LogQuery{CallID: "01a249a9b48b1c39b80498b55e6f7a8b"}, true},
-		{LogQuery{CallID: "5e6f7a8b"}, true}, // what `hearth logs` shows in brackets
+		{LogQuery{CallID: "5e6f7a8b"}, true},  // what `hearth logs` shows in brackets
 		{LogQuery{CallID: "01a249a9"}, false}, // the start is a time, shared by nearby calls
 		{LogQuery{CallID: "5e6f7a8c"}, false},
 		{LogQuery{Since: t0}, true},
