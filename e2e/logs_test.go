@@ -72,8 +72,9 @@ func TestLogs(t *testing.T) {
 		}
 		return false
 	})
-	if !strings.Contains(line, " logger-v1-") || !strings.Contains(line, "["+callID[:8]+"]") {
-		t.Errorf("followed line %q lacks the instance or the call [%s]", line, callID[:8])
+	short := callID[len(callID)-8:] // the end of the id, as `hearth logs` shows it
+	if !strings.Contains(line, " logger-v1-") || !strings.Contains(line, "["+short+"]") {
+		t.Errorf("followed line %q lacks the instance or the call [%s]", line, short)
 	}
 
 	// Interrupting the follower ends it quietly.
