@@ -65,6 +65,9 @@ func startServer(t *testing.T, opts serverOpts) *server {
 	addr := freeAddr(t)
 	args := append([]string{"server", "--dev", "--addr", addr, "--data-dir", dataDir}, opts.extraArgs...)
 	cmd := exec.Command(bin, args...)
+	// A temp dir of the test's own: what the server and its driver plugin leave in TMPDIR when
+	// they are killed (the plugin's socket) goes with the test.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -49,6 +51,14 @@ func (l *Loader) Dispense(ctx context.Context, name string) (driver.Driver, io.C
 		return nil, nil, fmt.Errorf("dispense driver %q: no command to launch it", name)
 	}
 	setParentDeathSignal(cmd)
+	// The plugin listens on a Unix socket. It removes the socket when it stops in order, but
+	// not when it crashes or is killed; in a directory of its own, which kill removes, the
+	// socket goes with the plugin whatever way it ended.
+	sockDir, err := os.MkdirTemp("", "hearth-driver-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("dispense driver %q: %w", name, err)
+	}
+	cmd.Env = append(cmd.Environ(), goplugin.EnvUnixSocketDir+"="+sockDir)
 	startTimeout := defaultStartTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		// A little past the deadline, so that ctx, not go-plugin's timer, reports it.
@@ -70,6 +80,10 @@ func (l *Loader) Dispense(ctx context.Context, name string) (driver.Driver, io.C
 		d   driver.Driver
 		err error
 	}
+	kill := sync.OnceFunc(func() {
+		c.Kill()
+		_ = os.RemoveAll(sockDir)
+	})
 	done := make(chan result, 1)
 	go func() {
 		d, err := dispense(c, name)
@@ -78,14 +92,14 @@ func (l *Loader) Dispense(ctx context.Context, name string) (driver.Driver, io.C
 	select {
 	case r := <-done:
 		if r.err != nil {
-			c.Kill()
+			kill()
 			return nil, nil, fmt.Errorf("dispense driver %q: %w", name, r.err)
 		}
-		return r.d, closerFunc(c.Kill), nil
+		return r.d, closerFunc(kill), nil
 	case <-ctx.Done():
 		go func() {
 			<-done
-			c.Kill()
+			kill()
 		}()
 		return nil, nil, fmt.Errorf("dispense driver %q: %w", name, ctx.Err())
 	}
@@ -108,8 +122,9 @@ func dispense(c *goplugin.Client, name string) (driver.Driver, error) {
 	return d, nil
 }
 
-// closerFunc makes go-plugin's Kill an io.Closer. Kill asks the plugin to shut down, force-kills
-// it after a short grace, and is idempotent.
+// closerFunc makes the plugin's kill an io.Closer: go-plugin's Kill asks the plugin to shut
+// down and force-kills it after a short grace; then the plugin's socket directory is removed.
+// It runs once, however often Close is called.
 type closerFunc func()
 
 func (f closerFunc) Close() error {

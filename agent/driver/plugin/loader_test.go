@@ -171,6 +171,9 @@ func TestClosedPluginIsPluginExited(t *testing.T) {
 // TestDispenseHonoursContext checks that Dispense gives up when its ctx ends even though the
 // command never completes a handshake.
 func TestDispenseHonoursContext(t *testing.T) {
+	// The plugin is killed, and its socket directory removed, only once the start gives up,
+	// after this test: keep that directory in the test's own temp dir.
+	t.Setenv("TMPDIR", t.TempDir())
 	l := plugin.NewLoader(func(string) *exec.Cmd { return exec.Command("sleep", "30") }, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
