@@ -108,6 +108,11 @@ func TestAsyncCall(t *testing.T) {
 	if statuses["async succeeded"] != 1 || statuses["sync succeeded"] != 1 || statuses["sync failed"] != 1 {
 		t.Fatalf("calls lists %v, want one each of async succeeded, sync succeeded, sync failed", statuses)
 	}
+	for _, c := range list.Items {
+		if c.Status == api.CallFailed && !strings.Contains(c.Error, "asked to fail") {
+			t.Fatalf("the failed call's record has error %q, want the handler's panic", c.Error)
+		}
+	}
 	table := s.must(t, dir, "calls", "later").stdout
 	if !strings.Contains(table, id) || !strings.Contains(table, "failed") {
 		t.Fatalf("hearth calls does not show the calls:\n%s", table)

@@ -153,7 +153,7 @@ func TestSyncCallsAreRecorded(t *testing.T) {
 		okRec.Version != 1 || okRec.Async || okRec.StartedAt.IsZero() || okRec.FinishedAt.Before(okRec.StartedAt) {
 		t.Fatalf("ok call record %+v", okRec)
 	}
-	if crash.Status != api.CallFailed || crash.HTTPStatus != http.StatusInternalServerError || crash.Cold != "" {
+	if crash.Status != api.CallFailed || crash.HTTPStatus != http.StatusInternalServerError || crash.Cold != "" || crash.Error != "boom" {
 		t.Fatalf("crash record %+v", crash)
 	}
 }

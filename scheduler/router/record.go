@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -60,7 +61,7 @@ func (rt *Router) finish(c *call, rw *recordingWriter, start time.Time, run *api
 		return
 	}
 	rec := api.Call{ID: c.id, Function: c.function, Status: callStatus(c.result, rw.status),
-		HTTPStatus: rw.status, CreatedAt: start, FinishedAt: end, Error: rw.errMsg}
+		HTTPStatus: rw.status, CreatedAt: start, FinishedAt: end, Error: cmp.Or(rw.errMsg, c.errMsg)}
 	if c.lease != nil {
 		rec.Version = c.lease.Version()
 		rec.Instance = c.lease.InstanceID()

@@ -1,11 +1,14 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -127,6 +130,8 @@ type call struct {
 	outcome  pool.Outcome
 	// result is the call's Outcome constant for the observer.
 	result string
+	// errMsg is the message of a shim's error answer (a handler crash), for the call's record.
+	errMsg string
 }
 
 type callKey struct{}
@@ -261,8 +266,27 @@ func (rt *Router) modifyResponse(resp *http.Response) error {
 		c := resp.Request.Context().Value(callKey{}).(*call)
 		c.outcome, c.result = pool.OutcomeFailed, OutcomeHandlerError
 		resp.Header.Del(contract.HeaderFailed)
+		c.errMsg = peekErrorMessage(resp)
 	}
 	return nil
+}
+
+// maxErrorPeek bounds how much of a shim's error answer is read for its message.
+const maxErrorPeek = 16 << 10
+
+// peekErrorMessage returns the message of a shim's error answer (contract.ErrorBody) and leaves
+// resp's body whole for the caller. Only crashed calls take this path, never a normal answer.
+func peekErrorMessage(resp *http.Response) string {
+	peek, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(peek), resp.Body), resp.Body}
+	var body contract.ErrorBody
+	if err == nil && json.Unmarshal(peek, &body) == nil && body.Error.Message != "" {
+		return body.Error.Message
+	}
+	return fmt.Sprintf("the handler failed (HTTP %d) without a readable error message", resp.StatusCode)
 }
 
 // proxyError answers a call whose proxying failed before a response came back.
