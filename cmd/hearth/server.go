@@ -88,13 +88,14 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			loader := plugin.NewLoader(func(name string) *exec.Cmd {
 				return exec.Command(exe, "__driver", name, "--docker-host", dockerHost, "--log-level", logLevel)
 			}, log)
+			// Supervised: a plugin that dies is started again at the next driver call.
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			drv, closer, err := loader.Dispense(dctx, "docker")
+			drv, err := plugin.Supervise(dctx, loader, "docker", log)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("start the docker driver plugin: %w", err)
 			}
-			defer closer.Close()
+			defer drv.Close()
 
 			b, err := dockerbuilder.New(bcfg)
 			if err != nil {

@@ -28,7 +28,8 @@
 //     FailedPrecondition, ErrNotSupported: Unimplemented, ErrUnavailable: Unavailable; ctx
 //     errors: DeadlineExceeded and Canceled) and rides in an ErrorDetail, so the host tells the
 //     driver's "Docker is unavailable" from a transport failure; a plugin process that died or
-//     was closed surfaces as driver.ErrPluginExited, upon which the host dispenses again;
+//     was closed surfaces as driver.ErrPluginExited; Supervised (supervise.go), which the
+//     server uses, then starts the plugin again for the calls that follow;
 //   - the plugin's log records, written by NewLogger's logger, reappear in the host's
 //     *slog.Logger at their own level, with their attributes and a "driver" attribute.
 //

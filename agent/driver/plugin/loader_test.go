@@ -193,3 +193,30 @@ func TestDispenseOfNotAPlugin(t *testing.T) {
 		t.Error("Dispense of a command that exits at once succeeded")
 	}
 }
+
+// TestSupervisedStartsADeadPluginAgain checks that the call that finds the plugin gone fails
+// with ErrPluginExited, that the next call reaches a new plugin, and that after Close calls fail.
+func TestSupervisedStartsADeadPluginAgain(t *testing.T) {
+	l, _ := selfLoader()
+	logs := &syncBuffer{}
+	s, err := plugin.Supervise(t.Context(), l, "fake", slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("Supervise: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Start(t.Context(), instance.Spec{ID: crashID, Image: testImage}); !errors.Is(err, driver.ErrPluginExited) {
+		t.Fatalf("Start that kills the plugin = %v, want ErrPluginExited", err)
+	}
+	if _, err := s.List(t.Context()); err != nil {
+		t.Fatalf("List after the plugin died = %v, want the new plugin's answer", err)
+	}
+	if !strings.Contains(logs.String(), "started it again") {
+		t.Errorf("no warning that the plugin was started again; log:\n%s", logs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(t.Context()); !errors.Is(err, driver.ErrPluginExited) {
+		t.Errorf("List after Close = %v, want ErrPluginExited", err)
+	}
+}
