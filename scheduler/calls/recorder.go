@@ -29,9 +29,9 @@ const batchSize = 256
 
 // Recorder takes call records from the router and writes them to the store in batches.
 //
-// Record only appends under a mutex: it does not wake the writer for every call, which at one
-// call at a time cost more CPU than the call itself (a goroutine wake-up, often of an idle
-// thread). The writer wakes at the flush interval, or as soon as a whole batch is waiting.
+// Record only appends under a mutex: it does not wake the writer for every call (a goroutine
+// wake-up per call, often of an idle thread, on the invoke path). The writer wakes at the flush
+// interval, or as soon as a whole batch is waiting.
 type Recorder struct {
 	cfg   RecorderConfig
 	store store.CallStore
