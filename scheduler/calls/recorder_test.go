@@ -12,19 +12,26 @@ import (
 	"github.com/hearthfn/hearth/scheduler/store"
 )
 
-func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
-	r := NewRecorder(st, RecorderConfig{Flush: time.Hour}, slog.New(slog.DiscardHandler))
+// runRecorder runs a recorder that flushes only at stop or on a full batch, over a new store;
+// stop ends Run and waits for it.
+func runRecorder(t *testing.T) (r *Recorder, st store.CallStore, stop func()) {
+	t.Helper()
+	st = openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	r = NewRecorder(st, RecorderConfig{Flush: time.Hour}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
+	return r, st, func() { cancel(); <-done }
+}
+
+func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
+	r, st, stop := runRecorder(t)
 	now := time.Now()
 	for i := 0; i < 300; i++ { // more than one batch
 		r.Record(api.Call{ID: fmt.Sprintf("c%03d", i), Function: "f", Status: api.CallSucceeded, HTTPStatus: 200,
 			CreatedAt: now.Add(time.Duration(i) * time.Millisecond), FinishedAt: now})
 	}
-	cancel() // the rest is written at stop, though the flush interval never came
-	<-done
+	stop() // the rest is written at stop, though the flush interval never came
 	got, err := st.ListCalls(context.Background(), store.CallFilter{Function: "f", Limit: 1000})
 	if err != nil || len(got) != 300 {
 		t.Fatalf("store has %d records (%v), want 300", len(got), err)
@@ -36,12 +43,8 @@ func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
 
 // A whole batch is written at once, without waiting for the flush interval.
 func TestRecorderWritesAFullBatchBeforeTheInterval(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
-	r := NewRecorder(st, RecorderConfig{Flush: time.Hour}, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	r, st, stop := runRecorder(t)
+	defer stop()
 	now := time.Now()
 	for i := 0; i < batchSize; i++ {
 		r.Record(api.Call{ID: fmt.Sprintf("c%03d", i), Function: "f", Status: api.CallSucceeded, CreatedAt: now, FinishedAt: now})

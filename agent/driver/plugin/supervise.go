@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -144,6 +143,3 @@ func (s *Supervised) List(ctx context.Context) ([]instance.Status, error) {
 func (s *Supervised) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
 	return do(s, func(d driver.Driver) (io.ReadCloser, error) { return d.Logs(ctx, id, opts) })
 }
-
-// String names the supervised driver, for logs.
-func (s *Supervised) String() string { return fmt.Sprintf("supervised %s driver plugin", s.name) }
