@@ -133,6 +133,11 @@ type call struct {
 	result string
 	// errMsg is the message of a shim's error answer (a handler crash), for the call's record.
 	errMsg string
+	// free gives the instance's slot back and ends the call's interval on it (scheduler/logs),
+	// once: at the end of the instance's answer (releaseAtEOF) or when Invoke returns, whichever
+	// comes first; the first outcome counts. Only the handler's goroutine calls it.
+	free  func(pool.Outcome)
+	freed bool
 }
 
 type callKey struct{}
@@ -184,7 +189,16 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 	c.lease, c.leasedAt = lease, time.Now()
 	if rt.cfg.Calls != nil {
 		rt.cfg.Calls.CallStarted(lease.InstanceID(), c.id, c.leasedAt)
-		defer func() { rt.cfg.Calls.CallEnded(lease.InstanceID(), c.id, time.Now()) }()
+	}
+	c.free = func(o pool.Outcome) {
+		if c.freed {
+			return
+		}
+		c.freed = true
+		lease.Release(o)
+		if rt.cfg.Calls != nil {
+			rt.cfg.Calls.CallEnded(lease.InstanceID(), c.id, time.Now())
+		}
 	}
 	c.deadline = c.leasedAt.Add(timeout)
 	ctx, cancelCall := context.WithDeadline(context.WithValue(r.Context(), callKey{}, c), c.deadline)
@@ -203,7 +217,7 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 			// The caller is still there, so the instance broke the answer off: replace it.
 			c.outcome, c.result = pool.OutcomeFailed, OutcomeInstanceFailed
 		}
-		lease.Release(c.outcome)
+		c.free(c.outcome)
 	}()
 	rt.proxy.ServeHTTP(rw, r.WithContext(ctx))
 	answered = true
@@ -263,13 +277,33 @@ func (rt *Router) Forget(instanceID string) {
 func (rt *Router) modifyResponse(resp *http.Response) error {
 	// Invoke set the call id on the answer already; a shim that echoes it must not double it.
 	resp.Header.Del(contract.HeaderCallID)
+	c := resp.Request.Context().Value(callKey{}).(*call)
 	if resp.Header.Get(contract.HeaderFailed) != "" {
-		c := resp.Request.Context().Value(callKey{}).(*call)
 		c.outcome, c.result = pool.OutcomeFailed, OutcomeHandlerError
 		resp.Header.Del(contract.HeaderFailed)
 		c.errMsg = peekErrorMessage(resp)
 	}
+	resp.Body = &releaseAtEOF{ReadCloser: resp.Body, c: c}
 	return nil
+}
+
+// releaseAtEOF frees the call's slot as soon as the instance's answer has been read to its end,
+// before its last bytes are written to the caller. Freed after that write instead, a caller
+// that sends its next call as soon as it has the answer could find the instance still busy and
+// make the pool start another one. The first outcome counts: a call that ends badly after this
+// (the caller gone, the deadline passed while writing) was no fault of the instance. The
+// reverse proxy reads on the handler's goroutine, so free needs no lock.
+type releaseAtEOF struct {
+	io.ReadCloser
+	c *call
+}
+
+func (b *releaseAtEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.c.free(b.c.outcome)
+	}
+	return n, err
 }
 
 // maxErrorPeek bounds how much of a shim's error answer is read for its message.

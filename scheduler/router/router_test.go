@@ -459,3 +459,48 @@ func TestCallIDsSortByTime(t *testing.T) {
 		t.Fatalf("ids %q and %q share their random part", first, second)
 	}
 }
+
+// probeWriter runs probe before the first bytes of the answer's body reach the caller.
+type probeWriter struct {
+	*httptest.ResponseRecorder
+	probe func()
+	done  bool
+}
+
+func (w *probeWriter) Write(b []byte) (int, error) {
+	if !w.done {
+		w.done = true
+		w.probe()
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// The slot comes back once the instance's answer has been read, before the answer reaches the
+// caller: a caller that sends its next call as soon as it has the answer finds the instance free,
+// and back-to-back calls to a concurrency-1 function need one instance, not two.
+func TestSlotIsFreeBeforeTheAnswerReachesTheCaller(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
+	var rt *Router
+	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	t.Cleanup(p.Shutdown)
+	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img",
+		Spec: api.FunctionSpec{Name: "echo", Concurrency: 1, MaxInstances: 5}}})
+	rt = New(p, Config{}, log)
+
+	inFlight := -1
+	w := &probeWriter{ResponseRecorder: httptest.NewRecorder(), probe: func() {
+		st, _ := p.Status("echo")
+		inFlight = 0
+		for _, in := range st.Instances {
+			inFlight += in.InFlight
+		}
+	}}
+	rt.Invoke(w, httptest.NewRequest(http.MethodPost, "/invoke/echo", strings.NewReader("x")), "echo", "/")
+	if w.Code != http.StatusCreated || w.Body.String() != "x" {
+		t.Fatalf("got %d %q, want the echo", w.Code, w.Body.String())
+	}
+	if inFlight != 0 {
+		t.Fatalf("%d calls still in flight on the instance when the answer reached the caller, want 0", inFlight)
+	}
+}
