@@ -26,7 +26,13 @@ func serveProxy(listen, target string) error {
 	p := httputil.NewSingleHostReverseProxy(u)
 	// As hearth's router: keep connections to the instance, no compression.
 	p.Transport = &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}
-	return http.ListenAndServe(listen, p)
+	// As hearth's router: full duplex, so that the answer never waits on the request body.
+	return http.ListenAndServe(listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).EnableFullDuplex()
+		}
+		p.ServeHTTP(w, r)
+	}))
 }
 
 // proxyProc is a running bare proxy.

@@ -219,6 +219,15 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 		}
 		c.free(c.outcome)
 	}()
+	if r.ContentLength != 0 {
+		// Keep the caller's body flowing to the instance after its answer has begun. By default
+		// Go's HTTP/1 server drains and closes a request body when the answer's header goes out:
+		// an instance that streams both ways would never get the rest, and the transport's last
+		// read of the body (the check for bytes past Content-Length) can come after that close,
+		// which tears down the connection to the instance and cuts a whole answer off
+		// (golang/go#40747). The async runner's writer has no full duplex and needs none.
+		_ = http.NewResponseController(rw).EnableFullDuplex()
+	}
 	rt.proxy.ServeHTTP(rw, r.WithContext(ctx))
 	answered = true
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -90,6 +91,16 @@ func instanceHandler() http.Handler {
 			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
 			buf.Flush()
 			conn.Close()
+			return
+		case "/early":
+			// Answer after the first half of the body, then read the rest: a function that
+			// streams both ways.
+			_ = http.NewResponseController(w).EnableFullDuplex()
+			first, _ := io.ReadFull(r.Body, make([]byte, r.ContentLength/2))
+			io.WriteString(w, "started\n")
+			w.(http.Flusher).Flush()
+			rest, _ := io.Copy(io.Discard, r.Body)
+			fmt.Fprintf(w, "read %d bytes\n", int64(first)+rest)
 			return
 		case "/crash":
 			w.Header().Set(contract.HeaderFailed, "true")
@@ -502,5 +513,44 @@ func TestSlotIsFreeBeforeTheAnswerReachesTheCaller(t *testing.T) {
 	}
 	if inFlight != 0 {
 		t.Fatalf("%d calls still in flight on the instance when the answer reached the caller, want 0", inFlight)
+	}
+}
+
+// TestInstanceMayAnswerBeforeTheBodyIsIn checks that the caller's body keeps flowing to the
+// instance after the instance's answer has begun. Go's HTTP/1 server drains and closes a request
+// body when the answer's header goes out unless the handler asks for full duplex; then an
+// instance that streams both ways never gets the rest, and even a plain echo can be cut off when
+// the transport's last read of the body (past its Content-Length) comes after that close.
+func TestInstanceMayAnswerBeforeTheBodyIsIn(t *testing.T) {
+	front, _ := setup(t, api.FunctionSpec{}, Config{})
+	const half = 4096
+	body, send := io.Pipe()
+	defer send.Close()
+	req, err := http.NewRequest(http.MethodPost, front.URL+"/invoke/echo/early", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 2 * half
+	// Without full duplex the front door waits for the second half before it answers, and the
+	// client waits for the answer before it sends it: break that off instead of hanging.
+	stuck := time.AfterFunc(10*time.Second, func() { send.CloseWithError(errors.New("no answer in 10 s")) })
+	defer stuck.Stop()
+	go send.Write(make([]byte, half))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("the answer did not begin before the whole body was sent: %v", err)
+	}
+	defer resp.Body.Close()
+	answer := bufio.NewReader(resp.Body)
+	if line, err := answer.ReadString('\n'); err != nil || line != "started\n" {
+		t.Fatalf("first line %q (%v), want %q", line, err, "started\n")
+	}
+	go func() {
+		send.Write(make([]byte, half))
+		send.Close()
+	}()
+	rest, err := io.ReadAll(answer)
+	if want := fmt.Sprintf("read %d bytes\n", 2*half); err != nil || string(rest) != want {
+		t.Fatalf("rest of the answer %q (%v), want %q", rest, err, want)
 	}
 }
