@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,15 +105,6 @@ final class Greeting {
 }
 `
 
-func javaRuntime(t *testing.T) Runtime {
-	t.Helper()
-	rt, err := New().Lookup("java")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
-}
-
 // javaTool finds one of the JDK's commands; the tests fail, never skip, without it.
 func javaTool(t *testing.T, name string) string {
 	t.Helper()
@@ -135,7 +125,7 @@ func javaBuild(t *testing.T, dir, handler string) (argsFile string, opts []strin
 	t.Helper()
 	javaTool(t, "javac")
 	javaTool(t, "jar")
-	rt := javaRuntime(t)
+	rt := lookup(t, "java")
 	d, err := rt.PrepareSource(Source{Function: "probe", Handler: handler, FS: os.DirFS(dir)})
 	if err != nil {
 		t.Fatal(err)
@@ -192,22 +182,15 @@ func javaCommand(t *testing.T, dir, argsFile string, opts, extra, env []string, 
 }
 
 // javaProcess is the shim serving a function.
-type javaProcess struct {
-	url  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
-}
-
 // startJava builds the function in dir and serves it; handler "" is the default. It returns
 // once GET /_/ready answers 200.
-func startJava(t *testing.T, dir, handler string, env ...string) *javaProcess {
+func startJava(t *testing.T, dir, handler string, env ...string) *shimProc {
 	t.Helper()
 	args, opts := javaBuild(t, dir, handler)
 	return startJavaBuilt(t, dir, args, opts, nil, handler, env...)
 }
 
-func startJavaBuilt(t *testing.T, dir, argsFile string, opts, extra []string, handler string, env ...string) *javaProcess {
+func startJavaBuilt(t *testing.T, dir, argsFile string, opts, extra []string, handler string, env ...string) *shimProc {
 	t.Helper()
 	port := freePort(t)
 	env = append([]string{fmt.Sprintf("PORT=%d", port)}, env...)
@@ -215,73 +198,7 @@ func startJavaBuilt(t *testing.T, dir, argsFile string, opts, extra []string, ha
 		env = append(env, "HEARTH_HANDLER="+handler)
 	}
 	cmd, out := javaCommand(t, dir, argsFile, opts, extra, env)
-	p := &javaProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		err := <-p.done
-		p.done <- err
-		if t.Failed() {
-			t.Logf("shim output:\n%s", out.String())
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(p.url + contract.ReadyPath)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("shim exited before it was ready (%v):\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shim not ready in 20 s: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// call sends one request, headers given as name, value pairs, and returns the response with
-// its whole body.
-func (p *javaProcess) call(t *testing.T, method, path, body string, headers ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, p.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp, string(b)
-}
-
-// waitLog waits until the process's output has want: the output reaches the test through a
-// pipe, a little after the response.
-func (p *javaProcess) waitLog(t *testing.T, want string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.out.String(), want); {
-		if time.Now().After(deadline) {
-			t.Fatalf("the output has no %q:\n%s", want, p.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return startShim(t, cmd, out, port, 20*time.Second)
 }
 
 func writeJavaProbe(t *testing.T) string {
@@ -318,7 +235,7 @@ func TestJavaContract(t *testing.T) {
 func TestJavaScaffold(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := javaRuntime(t).WriteScaffold(dir, "hello"); err != nil {
+	if err := lookup(t, "java").WriteScaffold(dir, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"func.yaml", "Handler.java", ".hearthignore"} {
@@ -338,7 +255,7 @@ func TestJavaScaffold(t *testing.T) {
 		{`{"name":""}`, 200, "Hello, world!"},
 		{"not json", 400, `send JSON such as {"name": "Ada"}`},
 	} {
-		resp, got := p.call(t, http.MethodPost, "/", tt.body, "Content-Type", "application/json")
+		resp, got := p.callText(t, http.MethodPost, "/", tt.body, "Content-Type", "application/json")
 		if resp.StatusCode != tt.status || got != tt.want {
 			t.Errorf("POST %q = %d %q, want %d %q", tt.body, resp.StatusCode, got, tt.status, tt.want)
 		}
@@ -354,7 +271,7 @@ func TestJavaShim(t *testing.T) {
 	p := startJava(t, dir, "com.example.Probe", "PROBE_CONF=from-env")
 
 	t.Run("Request", func(t *testing.T) {
-		_, got := p.call(t, http.MethodPut, "/request?a=1&a=2&b=two%20words&b=x+y", "héllo",
+		_, got := p.callText(t, http.MethodPut, "/request?a=1&a=2&b=two%20words&b=x+y", "héllo",
 			"X-Mixed-Case", "yes", "X-Multi", "1", "X-Multi", "2")
 		want := "PUT /request raw=a=1&a=2&b=two%20words&b=x+y a=[1, 2] b=two words none=null mixed=yes " +
 			"multi=[1, 2] text=héllo len=6"
@@ -365,17 +282,17 @@ func TestJavaShim(t *testing.T) {
 
 	t.Run("Context", func(t *testing.T) {
 		deadline := "2099-01-02T03:04:05.123456789Z"
-		resp, got := p.call(t, http.MethodGet, "/context", "", contract.HeaderCallID, "call-1", contract.HeaderDeadline, deadline)
+		resp, got := p.callText(t, http.MethodGet, "/context", "", contract.HeaderCallID, "call-1", contract.HeaderDeadline, deadline)
 		want := "id=call-1 deadline=" + deadline + " remaining=some conf=from-env missing=fallback greeting=Hello,Ada"
 		if got != want || resp.Header.Get(contract.HeaderCallID) != "call-1" {
 			t.Errorf("got %q (call id header %q)\nwant %q", got, resp.Header.Get(contract.HeaderCallID), want)
 		}
 		// An offset instead of Z is RFC 3339 too.
-		_, got = p.call(t, http.MethodGet, "/context", "", contract.HeaderDeadline, "2000-01-01T01:00:00+01:00")
+		_, got = p.callText(t, http.MethodGet, "/context", "", contract.HeaderDeadline, "2000-01-01T01:00:00+01:00")
 		if !strings.HasPrefix(got, "id= deadline=2000-01-01T00:00:00Z remaining=zero") {
 			t.Errorf("past deadline with an offset: %q", got)
 		}
-		_, got = p.call(t, http.MethodGet, "/context", "", contract.HeaderDeadline, "tomorrow")
+		_, got = p.callText(t, http.MethodGet, "/context", "", contract.HeaderDeadline, "tomorrow")
 		if !strings.HasPrefix(got, "id= deadline=null remaining=none") {
 			t.Errorf("malformed deadline: %q", got)
 		}
@@ -383,33 +300,33 @@ func TestJavaShim(t *testing.T) {
 	})
 
 	t.Run("Responses", func(t *testing.T) {
-		resp, got := p.call(t, http.MethodGet, "/null", "")
+		resp, got := p.callText(t, http.MethodGet, "/null", "")
 		if resp.StatusCode != 200 || got != "" {
 			t.Errorf("null response = %d %q, want 200 and no body", resp.StatusCode, got)
 		}
-		resp, got = p.call(t, http.MethodGet, "/empty", "")
+		resp, got = p.callText(t, http.MethodGet, "/empty", "")
 		if resp.StatusCode != 204 || got != "" {
 			t.Errorf("Response.empty(204) = %d %q", resp.StatusCode, got)
 		}
-		resp, got = p.call(t, http.MethodPost, "/json", "")
+		resp, got = p.callText(t, http.MethodPost, "/json", "")
 		if resp.StatusCode != 201 || got != `{"ok":true}` || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("Response.json = %d %q %q", resp.StatusCode, got, resp.Header.Get("Content-Type"))
 		}
-		resp, got = p.call(t, http.MethodGet, "/bytes", "")
+		resp, got = p.callText(t, http.MethodGet, "/bytes", "")
 		if resp.StatusCode != 200 || got != "\x01\x02\x03" || resp.Header.Get("Content-Type") != "application/octet-stream" {
 			t.Errorf("Response.ok(byte[]) = %d %q %q", resp.StatusCode, got, resp.Header.Get("Content-Type"))
 		}
-		resp, got = p.call(t, http.MethodGet, "/headers", "", contract.HeaderCallID, "c")
+		resp, got = p.callText(t, http.MethodGet, "/headers", "", contract.HeaderCallID, "c")
 		if got != "h" || resp.ContentLength != 1 || resp.Header.Values("X-One")[0] != "one" ||
 			len(resp.Header.Values("X-One")) != 1 || strings.Join(resp.Header.Values("Set-Cookie"), ",") != "a=1,b=2" ||
 			resp.Header.Get(contract.HeaderCallID) != "mine" {
 			t.Errorf("headers: %q, length %d, %v", got, resp.ContentLength, resp.Header)
 		}
-		resp, got = p.call(t, http.MethodHead, "/request", "")
+		resp, got = p.callText(t, http.MethodHead, "/request", "")
 		if resp.StatusCode != 200 || got != "" {
 			t.Errorf("HEAD = %d %q", resp.StatusCode, got)
 		}
-		resp, got = p.call(t, http.MethodGet, "/nope", "")
+		resp, got = p.callText(t, http.MethodGet, "/nope", "")
 		if resp.StatusCode != 404 || got != "no /nope" || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
 			t.Errorf("Response.of(404, ...) = %d %q %q", resp.StatusCode, got, resp.Header.Get("Content-Type"))
 		}
@@ -421,7 +338,7 @@ func TestJavaShim(t *testing.T) {
 			"/bad-header": "java.lang.IllegalArgumentException",
 			"/bad-status": "java.lang.IllegalArgumentException: HTTP status 42 is not between 200 and 599",
 		} {
-			resp, got := p.call(t, http.MethodPost, path, "", contract.HeaderCallID, "fail-"+path[1:])
+			resp, got := p.callText(t, http.MethodPost, path, "", contract.HeaderCallID, "fail-"+path[1:])
 			var eb contract.ErrorBody
 			if err := json.Unmarshal([]byte(got), &eb); err != nil || resp.StatusCode != 500 ||
 				eb.Error.Code != contract.CodeHandlerError || !strings.Contains(eb.Error.Message, want) {
@@ -437,7 +354,7 @@ func TestJavaShim(t *testing.T) {
 			`stack="java.lang.AssertionError: an Error, not an Exception\n\tat com.example.Probe.handle(Probe.java:`+
 			fmt.Sprint(strings.Count(javaProbe[:strings.Index(javaProbe, "throw new AssertionError")], "\n")+1)+`)"`+"\n")
 		// The instance still serves; the platform decides to replace it.
-		if resp, got := p.call(t, http.MethodGet, "/null", ""); resp.StatusCode != 200 || got != "" {
+		if resp, got := p.callText(t, http.MethodGet, "/null", ""); resp.StatusCode != 200 || got != "" {
 			t.Errorf("after the failures: %d %q", resp.StatusCode, got)
 		}
 	})
@@ -470,7 +387,7 @@ func TestJavaShim(t *testing.T) {
 	})
 
 	t.Run("Log", func(t *testing.T) {
-		p.call(t, http.MethodGet, "/log", "", contract.HeaderCallID, "log-1")
+		p.callText(t, http.MethodGet, "/log", "", contract.HeaderCallID, "log-1")
 		for _, want := range []string{
 			`level=INFO msg=function call_id=log-1 message="hello from the handler"`,
 			`level=INFO msg=call call_id=log-1 method=GET path=/log status=200 duration=`,
@@ -493,22 +410,7 @@ func TestJavaShim(t *testing.T) {
 func TestJavaShutdown(t *testing.T) {
 	t.Parallel()
 	p := startJava(t, writeJavaProbe(t), "com.example.Probe")
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	slow := make(chan result, 1)
-	go func() {
-		resp, err := http.Get(p.url + "/slow?ms=1500")
-		if err != nil {
-			slow <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		slow <- result{resp.StatusCode, string(b), err}
-	}()
+	slow := p.getLater("/slow?ms=1500")
 	waitFor(t, func() bool { return strings.Contains(p.out.String(), "slow call started") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -531,16 +433,9 @@ func TestJavaShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the call in flight did not finish")
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		// The JVM's status after SIGTERM is 143 (128 + 15) once the shutdown hooks have run.
-		var ee *exec.ExitError
-		if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 143) {
-			t.Errorf("exit: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the process did not exit after the call finished")
+	// The JVM's status after SIGTERM is 143 (128 + 15) once the shutdown hooks have run.
+	if code := exitCode(t, p.exited(t, 10*time.Second)); code != 0 && code != 143 {
+		t.Errorf("exit code %d after SIGTERM, want 143", code)
 	}
 	out := p.out.String()
 	iCall := strings.Index(out, "path=/slow status=200")
@@ -595,7 +490,7 @@ func TestJavaStartFailures(t *testing.T) {
 					extra = append(extra, mode)
 				}
 				cmd, out := javaCommand(t, dir, args, opts, nil, env, extra...)
-				err := runWithTimeout(t, cmd, 20*time.Second)
+				err := runToEnd(t, cmd, 20*time.Second)
 				if want == "" {
 					if err != nil || !strings.Contains(out.String(), "is a hearth.Handler") {
 						t.Errorf("%s: %v\n%s", mode, err, out)
@@ -612,7 +507,7 @@ func TestJavaStartFailures(t *testing.T) {
 	t.Run("CheckRunsNoCode", func(t *testing.T) {
 		t.Parallel()
 		cmd, out := javaCommand(t, dir, args, opts, nil, []string{"HEARTH_HANDLER=Quiet"}, "--check")
-		if err := runWithTimeout(t, cmd, 20*time.Second); err != nil || strings.Contains(out.String(), "static init ran") ||
+		if err := runToEnd(t, cmd, 20*time.Second); err != nil || strings.Contains(out.String(), "static init ran") ||
 			!strings.Contains(out.String(), "handler Quiet is a hearth.Handler") {
 			t.Errorf("--check of a package-private class with a static initializer: %v\n%s", err, out)
 		}
@@ -621,28 +516,10 @@ func TestJavaStartFailures(t *testing.T) {
 	t.Run("BadPort", func(t *testing.T) {
 		t.Parallel()
 		cmd, out := javaCommand(t, dir, args, opts, nil, []string{"HEARTH_HANDLER=Quiet", "PORT=http"})
-		if err := runWithTimeout(t, cmd, 20*time.Second); err == nil || !strings.Contains(out.String(), "PORT=http is not a port number") {
+		if err := runToEnd(t, cmd, 20*time.Second); err == nil || !strings.Contains(out.String(), "PORT=http is not a port number") {
 			t.Errorf("PORT=http: %v\n%s", err, out)
 		}
 	})
-}
-
-func runWithTimeout(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
-	t.Helper()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s did not exit within %s", cmd, d)
-		return nil
-	}
 }
 
 // TestJavaBuild runs build.sh on a function with a jar in lib/ (made here), a file in
@@ -680,7 +557,7 @@ public class Handler implements hearth.Handler {
 		}
 	}
 	p := startJava(t, dir, "")
-	if resp, got := p.call(t, http.MethodPost, "/", "ada"); resp.StatusCode != 200 || got != "HELLO ADA!" {
+	if resp, got := p.callText(t, http.MethodPost, "/", "ada"); resp.StatusCode != 200 || got != "HELLO ADA!" {
 		t.Fatalf("call = %d %q, want the jar's shout of the resource", resp.StatusCode, got)
 	}
 }
@@ -693,7 +570,7 @@ func TestJavaTrain(t *testing.T) {
 	args, opts := javaBuild(t, dir, "com.example.Probe")
 	jsa := filepath.Join(t.TempDir(), "app.jsa")
 	cmd, out := javaCommand(t, dir, args, opts, []string{"-XX:ArchiveClassesAtExit=" + jsa}, []string{"HEARTH_HANDLER=com.example.Probe"}, "--train")
-	if err := runWithTimeout(t, cmd, 30*time.Second); err != nil || !strings.Contains(out.String(), "msg=trained handler=com.example.Probe") {
+	if err := runToEnd(t, cmd, 30*time.Second); err != nil || !strings.Contains(out.String(), "msg=trained handler=com.example.Probe") {
 		t.Fatalf("--train: %v\n%s", err, out)
 	}
 	if strings.Contains(out.String(), "msg=call") || strings.Contains(out.String(), "training failure") {
@@ -703,7 +580,7 @@ func TestJavaTrain(t *testing.T) {
 		t.Fatalf("no archive: %v", err)
 	}
 	p := startJavaBuilt(t, dir, args, opts, []string{"-XX:SharedArchiveFile=" + jsa, "-Xshare:on"}, "com.example.Probe")
-	if resp, got := p.call(t, http.MethodGet, "/json", ""); resp.StatusCode != 201 || got != `{"ok":true}` {
+	if resp, got := p.callText(t, http.MethodGet, "/json", ""); resp.StatusCode != 201 || got != `{"ok":true}` {
 		t.Fatalf("with the archive: %d %q", resp.StatusCode, got)
 	}
 }
@@ -711,23 +588,16 @@ func TestJavaTrain(t *testing.T) {
 // TestJavaRender checks the Dockerfile the java runtime renders for the choices a function's
 // source makes: the handler, pom.xml (refused with the fix), the operator's images.
 func TestJavaRender(t *testing.T) {
-	rt := javaRuntime(t)
+	rt := lookup(t, "java")
 	if rt.Version != "17" || rt.DefaultHandler != "Handler" || rt.BuildImage != "hearth/java-build:17" ||
 		rt.RunImage != "hearth/java:17" || len(rt.Images) != 2 || rt.Images[0].Tag != rt.BuildImage ||
 		rt.Images[1].Tag != rt.RunImage {
 		t.Fatalf("runtime = %+v; the run image is jlinked from the build image, so the build image comes first", rt)
 	}
-	render := func(src fstest.MapFS, s Source) string {
+	dockerfile := func(src fstest.MapFS, s Source) string {
 		t.Helper()
 		s.Function, s.FS = "fn", src
-		d, err := rt.PrepareSource(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := rt.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := render(t, rt, s)
 		var shim []string
 		for _, f := range files[1:] {
 			shim = append(shim, f.Path)
@@ -739,7 +609,7 @@ func TestJavaRender(t *testing.T) {
 		return string(files[0].Data)
 	}
 
-	df := render(fstest.MapFS{"Handler.java": {}}, Source{CABundle: true})
+	df := dockerfile(fstest.MapFS{"Handler.java": {}}, Source{CABundle: true})
 	for _, want := range []string{"FROM hearth/java-build:17 AS build", "\nFROM hearth/java:17\n",
 		`ENV HEARTH_HANDLER="Handler"`, "COPY .hearth/shim/ /opt/hearth/shim/", "RUN sh /opt/hearth/shim/build.sh shim\n",
 		"RUN sh /opt/hearth/shim/build.sh function\n",
@@ -755,7 +625,7 @@ func TestJavaRender(t *testing.T) {
 		t.Errorf("Dockerfile:\n%s", df)
 	}
 
-	df = render(fstest.MapFS{"src/com/example/Greeter.java": {}, "pom.xml": {}},
+	df = dockerfile(fstest.MapFS{"src/com/example/Greeter.java": {}, "pom.xml": {}},
 		Source{Handler: "com.example.Greeter", BuildImage: "eclipse-temurin:17-jdk", RunImage: "eclipse-temurin:17-jre"})
 	for _, want := range []string{"FROM eclipse-temurin:17-jdk AS build", "\nFROM eclipse-temurin:17-jre\n",
 		`HEARTH_HANDLER="com.example.Greeter"`,

@@ -3,21 +3,18 @@ package runtimes
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -105,23 +102,6 @@ module.exports = async function handle(req, ctx) {
 };
 `
 
-func nodeRuntime(t *testing.T) Runtime {
-	t.Helper()
-	rt, err := New().Lookup("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
-}
-
-// nodeProcess is the node shim serving a function folder.
-type nodeProcess struct {
-	url  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
-}
-
 // nodeCommand returns `node server.cjs args...` for the function in dir, with the shim rendered
 // from the embedded runtime into a folder of its own, as the image has it.
 func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
@@ -130,25 +110,9 @@ func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.
 	if err != nil {
 		t.Fatalf("the node runtime's shim tests need node (18 or newer) on PATH: %v", err)
 	}
-	rt := nodeRuntime(t)
-	d, err := rt.PrepareSource(Source{Function: "probe", FS: fstest.MapFS{"index.js": {}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := rt.Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := lookup(t, "node")
 	root := t.TempDir()
-	for _, f := range files[1:] { // the Dockerfile is for Docker only
-		p := filepath.Join(root, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeShim(t, root, render(t, rt, Source{Function: "probe", FS: fstest.MapFS{"index.js": {}}}))
 	server := filepath.Join(root, filepath.FromSlash(rt.ShimDir), "server.cjs")
 	cmd := exec.Command(node, append([]string{server}, args...)...)
 	cmd.Dir = dir
@@ -159,97 +123,23 @@ func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.
 }
 
 // startNode runs the shim for the function in dir and waits until it is ready.
-func startNode(t *testing.T, dir string, env ...string) *nodeProcess {
+func startNode(t *testing.T, dir string, env ...string) *shimProc {
 	t.Helper()
 	port := freePort(t)
 	cmd, out := nodeCommand(t, dir, append([]string{fmt.Sprintf("PORT=%d", port)}, env...))
-	p := &nodeProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		p.done <- nil
-		if t.Failed() {
-			t.Logf("shim output:\n%s", out.String())
-		}
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get(p.url + contract.ReadyPath)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("shim exited before it was ready (%v):\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shim not ready in 15 s: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// call sends one request and returns the response with its whole body.
-func (p *nodeProcess) call(t *testing.T, method, path string, body io.Reader, headers ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, p.url+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp, b
+	return startShim(t, cmd, out, port, 15*time.Second)
 }
 
 // runNode runs the shim to its end and returns its exit code and output.
 func runNode(t *testing.T, dir string, env []string, args ...string) (int, string) {
 	t.Helper()
 	cmd, out := nodeCommand(t, dir, env, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("still running after 20 s:\n%s", out)
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String()
-	}
-	t.Fatal(err)
-	return 0, ""
+	return exitCode(t, runToEnd(t, cmd, 20*time.Second)), out.String()
 }
 
 func TestNodeScaffold(t *testing.T) {
 	dir := t.TempDir()
-	if err := nodeRuntime(t).WriteScaffold(dir, "hello"); err != nil {
+	if err := lookup(t, "node").WriteScaffold(dir, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"func.yaml", "index.js", "package.json", ".hearthignore"} {
@@ -474,88 +364,7 @@ func TestNodeRequestAndContext(t *testing.T) {
 func TestNodeBodiesAndConnections(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"index.js": nodeProbe})
-	p := startNode(t, dir)
-
-	big := make([]byte, 7<<20)
-	if _, err := rand.Read(big); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("7 MB each way", func(t *testing.T) {
-		resp, body := p.call(t, "POST", "/echo", bytes.NewReader(big), "Content-Type", "application/x-probe")
-		if resp.StatusCode != 200 || !bytes.Equal(body, big) || resp.Header.Get("Content-Type") != "application/x-probe" {
-			t.Fatalf("echo of 7 MB: %d, %d bytes back, equal %v", resp.StatusCode, len(body), bytes.Equal(body, big))
-		}
-	})
-	t.Run("chunked request body", func(t *testing.T) {
-		pr, pw := io.Pipe()
-		go func() {
-			for off := 0; off < len(big); off += 1 << 20 {
-				_, _ = pw.Write(big[off : off+1<<20])
-			}
-			pw.Close()
-		}()
-		req, _ := http.NewRequest("POST", p.url+"/echo", pr) // unknown length: Go sends it chunked
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.Equal(body, big) {
-			t.Fatalf("chunked echo: %d, %d bytes back", resp.StatusCode, len(body))
-		}
-	})
-	t.Run("connections are kept alive", func(t *testing.T) {
-		client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-		defer client.CloseIdleConnections()
-		reused := 0
-		for i := 0; i < 3; i++ {
-			trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-				if info.Reused {
-					reused++
-				}
-			}}
-			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
-				p.url+"/echo", strings.NewReader("x"))
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if i == 0 && !strings.Contains(resp.Header.Get("Keep-Alive"), "timeout=120") {
-				t.Errorf("Keep-Alive = %q, want an idle timeout of 120 s (above the platform's 90 s)", resp.Header.Get("Keep-Alive"))
-			}
-		}
-		if reused != 2 {
-			t.Errorf("%d of 3 calls reused the connection, want 2", reused)
-		}
-	})
-	t.Run("16 calls at once", func(t *testing.T) {
-		var wg sync.WaitGroup
-		errs := make(chan error, 16)
-		for i := 0; i < 16; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp, err := http.Get(p.url + "/barrier")
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if string(body) != "together" {
-					errs <- fmt.Errorf("%d %s", resp.StatusCode, body)
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-	})
+	testBodiesAndConnections(t, startNode(t, dir), "timeout=120")
 }
 
 func TestNodeHandlerForms(t *testing.T) {
@@ -604,22 +413,7 @@ func TestNodeSIGTERMDrains(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	type result struct {
-		body  string
-		close bool
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := http.Get(p.url + "/slow")
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{string(b), resp.Close, err}
-	}()
+	done := p.getLater("/slow")
 	waitFor(t, func() bool { return strings.Contains(p.out.String(), "slow call started") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -627,14 +421,8 @@ func TestNodeSIGTERMDrains(t *testing.T) {
 	if r := <-done; r.err != nil || r.body != "done" || !r.close {
 		t.Fatalf("call in flight during shutdown = %q (Connection: close %v), %v", r.body, r.close, r.err)
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("shim exit after SIGTERM: %v\n%s", err, p.out)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("shim still running 10 s after SIGTERM with nothing in flight")
+	if err := p.exited(t, 10*time.Second); err != nil {
+		t.Fatalf("shim exit after SIGTERM: %v\n%s", err, p.out)
 	}
 	if !strings.Contains(p.out.String(), "msg=\"shutting down\" signal=SIGTERM in_flight=1") ||
 		!strings.Contains(p.out.String(), "msg=stopped") {
@@ -744,32 +532,22 @@ func TestNodeCheck(t *testing.T) {
 }
 
 func TestRenderNode(t *testing.T) {
-	rt := nodeRuntime(t)
+	rt := lookup(t, "node")
 	if rt.Version != "18" || rt.BuildImage != "hearth/node-build:18" || rt.RunImage != "hearth/node:18" ||
 		rt.DefaultHandler != "index.js" || rt.ShimDir != ".hearth/shim" || len(rt.Images) != 2 ||
 		rt.Images[0].Tag != "hearth/node:18" || rt.Images[1].Tag != "hearth/node-build:18" {
 		t.Fatalf("manifest: %+v", rt)
 	}
-	render := func(s Source) string {
+	dockerfile := func(s Source) string {
 		t.Helper()
-		d, err := rt.PrepareSource(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := rt.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := render(t, rt, s)
 		if got := paths(files); fmt.Sprint(got) != "[.hearth/Dockerfile .hearth/shim/hearth.cjs .hearth/shim/server.cjs]" {
 			t.Fatalf("rendered files %v", got)
 		}
 		return string(files[0].Data)
 	}
-	finalStage := func(dockerfile string) string {
-		return dockerfile[strings.LastIndex(dockerfile, "\nFROM "):]
-	}
 
-	plain := render(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}}})
+	plain := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}}})
 	for _, want := range []string{"FROM hearth/node-build:18 AS build", "hearth.function=fn", "\nFROM hearth/node:18\n",
 		`HEARTH_HANDLER="index.js"`, "USER 65534:65534", "ENV PORT=8080", "server.cjs --check", "rm -rf .hearth",
 		`ENTRYPOINT ["node", "/opt/hearth/shim/server.cjs"]`} {
@@ -783,7 +561,7 @@ func TestRenderNode(t *testing.T) {
 		}
 	}
 
-	install := render(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}}, CABundle: true,
+	install := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}}, CABundle: true,
 		Handler: "app.js:greet", RunImage: "node:18-slim"})
 	for _, want := range []string{"COPY .hearth/ca-bundle.crt /etc/hearth/ca-bundle.crt",
 		"NODE_EXTRA_CA_CERTS=/etc/hearth/ca-bundle.crt", "NPM_CONFIG_CAFILE=/etc/hearth/ca-bundle.crt",
@@ -796,14 +574,14 @@ func TestRenderNode(t *testing.T) {
 		t.Errorf("the final stage has npm or the CA bundle:\n%s", fin)
 	}
 
-	locked := render(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}, "package-lock.json": {}, ".npmrc": {}}})
+	locked := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}, "package-lock.json": {}, ".npmrc": {}}})
 	for _, want := range []string{"COPY package.json package-lock.json .npmrc ./", "RUN npm ci --omit=dev"} {
 		if !strings.Contains(locked, want) {
 			t.Errorf("Dockerfile with a lock file lacks %q:\n%s", want, locked)
 		}
 	}
 
-	vendored := render(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}, "node_modules/x/index.js": {}}})
+	vendored := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"index.js": {}, "package.json": {}, "node_modules/x/index.js": {}}})
 	if strings.Contains(vendored, "RUN npm") || !strings.Contains(vendored, "used as they are") {
 		t.Errorf("Dockerfile with node_modules/ runs npm:\n%s", vendored)
 	}

@@ -1,20 +1,14 @@
 package runtimes
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/fstest"
@@ -113,23 +107,6 @@ async def ahandle(req, ctx):
     return {"async": True, "path": req.path}
 `
 
-func pythonRuntime(t *testing.T) Runtime {
-	t.Helper()
-	rt, err := New().Lookup("python")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
-}
-
-// pyProcess is the python shim serving a function folder.
-type pyProcess struct {
-	url  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
-}
-
 // pythonCommand returns `python3 -m hearth_shim args...` for the function in dir, with the shim
 // rendered from the embedded runtime into a folder of its own, as the image has it.
 func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
@@ -138,25 +115,9 @@ func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exe
 	if err != nil {
 		t.Fatalf("the python runtime's shim tests need python3 (3.11) on PATH: %v", err)
 	}
-	rt := pythonRuntime(t)
-	d, err := rt.PrepareSource(Source{Function: "probe", FS: os.DirFS(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := rt.Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := lookup(t, "python")
 	root := t.TempDir()
-	for _, f := range files[1:] { // the Dockerfile is for Docker only
-		p := filepath.Join(root, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeShim(t, root, render(t, rt, Source{Function: "probe", FS: os.DirFS(dir)}))
 	cmd := exec.Command(python, append([]string{"-P", "-m", "hearth_shim"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{
@@ -171,69 +132,16 @@ func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exe
 }
 
 // startPython runs the shim for the function in dir and waits until it is ready.
-func startPython(t *testing.T, dir string, env ...string) *pyProcess {
+func startPython(t *testing.T, dir string, env ...string) *shimProc {
 	t.Helper()
 	port := freePort(t)
 	cmd, out := pythonCommand(t, dir, append([]string{fmt.Sprintf("PORT=%d", port)}, env...))
-	p := &pyProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out, done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		p.done <- nil
-		if t.Failed() {
-			t.Logf("shim output:\n%s", out.String())
-		}
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get(p.url + "/_/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("shim exited before it was ready (%v):\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shim not ready in 15 s: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// call sends one request and returns the response with its whole body.
-func (p *pyProcess) call(t *testing.T, method, path string, body io.Reader, headers ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, p.url+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp, b
+	return startShim(t, cmd, out, port, 15*time.Second)
 }
 
 func TestPythonScaffold(t *testing.T) {
 	dir := t.TempDir()
-	if err := pythonRuntime(t).WriteScaffold(dir, "hello"); err != nil {
+	if err := lookup(t, "python").WriteScaffold(dir, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"func.yaml", "main.py", "requirements.txt", ".hearthignore"} {
@@ -439,86 +347,7 @@ func TestPythonRequestAndContext(t *testing.T) {
 func TestPythonBodiesAndConnections(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"main.py": pyProbe})
-	p := startPython(t, dir)
-
-	big := make([]byte, 7<<20)
-	if _, err := rand.Read(big); err != nil {
-		t.Fatal(err)
-	}
-	t.Run("7 MB each way", func(t *testing.T) {
-		resp, body := p.call(t, "POST", "/echo", bytes.NewReader(big), "Content-Type", "application/x-probe")
-		if resp.StatusCode != 200 || !bytes.Equal(body, big) || resp.Header.Get("Content-Type") != "application/x-probe" {
-			t.Fatalf("echo of 7 MB: %d, %d bytes back, equal %v", resp.StatusCode, len(body), bytes.Equal(body, big))
-		}
-	})
-	t.Run("chunked request body", func(t *testing.T) {
-		pr, pw := io.Pipe()
-		go func() {
-			for off := 0; off < len(big); off += 1 << 20 {
-				_, _ = pw.Write(big[off : off+1<<20])
-			}
-			pw.Close()
-		}()
-		req, _ := http.NewRequest("POST", p.url+"/echo", pr) // unknown length: Go sends it chunked
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.Equal(body, big) {
-			t.Fatalf("chunked echo: %d, %d bytes back", resp.StatusCode, len(body))
-		}
-	})
-	t.Run("connections are kept alive", func(t *testing.T) {
-		client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-		defer client.CloseIdleConnections()
-		reused := 0
-		for i := 0; i < 3; i++ {
-			trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-				if info.Reused {
-					reused++
-				}
-			}}
-			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
-				p.url+"/echo", strings.NewReader("x"))
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		if reused != 2 {
-			t.Errorf("%d of 3 calls reused the connection, want 2", reused)
-		}
-	})
-	t.Run("16 calls at once", func(t *testing.T) {
-		// /barrier answers only when 16 calls wait in the handler together.
-		var wg sync.WaitGroup
-		errs := make(chan error, 16)
-		for i := 0; i < 16; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp, err := http.Get(p.url + "/barrier")
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if string(body) != "together" {
-					errs <- fmt.Errorf("%d %s", resp.StatusCode, body)
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-	})
+	testBodiesAndConnections(t, startPython(t, dir), "")
 }
 
 func TestPythonAsyncHandler(t *testing.T) {
@@ -534,21 +363,7 @@ func TestPythonSIGTERMDrains(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"main.py": pyProbe})
 	p := startPython(t, dir)
-	type result struct {
-		body string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := http.Get(p.url + "/slow")
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{string(b), err}
-	}()
+	done := p.getLater("/slow")
 	waitFor(t, func() bool { return strings.Contains(p.out.String(), "slow call started") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -556,14 +371,8 @@ func TestPythonSIGTERMDrains(t *testing.T) {
 	if r := <-done; r.err != nil || r.body != "done" {
 		t.Fatalf("call in flight during shutdown = %q, %v", r.body, r.err)
 	}
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("shim exit after SIGTERM: %v\n%s", err, p.out)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("shim still running 10 s after SIGTERM with nothing in flight")
+	if err := p.exited(t, 10*time.Second); err != nil {
+		t.Fatalf("shim exit after SIGTERM: %v\n%s", err, p.out)
 	}
 	if _, err := http.Get(p.url + "/_/ready"); err == nil {
 		t.Error("the shim still accepts connections after it exited")
@@ -686,56 +495,25 @@ func TestPythonCheck(t *testing.T) {
 func runPython(t *testing.T, dir string, env []string, args ...string) (int, string) {
 	t.Helper()
 	cmd, out := pythonCommand(t, dir, env, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("still running after 20 s:\n%s", out)
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String()
-	}
-	t.Fatal(err)
-	return 0, ""
+	return exitCode(t, runToEnd(t, cmd, 20*time.Second)), out.String()
 }
 
 func TestRenderPython(t *testing.T) {
-	rt := pythonRuntime(t)
+	rt := lookup(t, "python")
 	if rt.Version != "3.11" || rt.BuildImage != "hearth/python-build:3.11" || rt.RunImage != "hearth/python:3.11" ||
 		rt.DefaultHandler != "main.handle" || len(rt.Images) != 2 {
 		t.Fatalf("manifest: %+v", rt)
 	}
-	render := func(s Source) string {
+	dockerfile := func(s Source) string {
 		t.Helper()
-		d, err := rt.PrepareSource(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := rt.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := render(t, rt, s)
 		if got := paths(files); fmt.Sprint(got) != "[.hearth/Dockerfile .hearth/shim/hearth.py .hearth/shim/hearth_shim.py]" {
 			t.Fatalf("rendered files %v", got)
 		}
 		return string(files[0].Data)
 	}
-	finalStage := func(dockerfile string) string {
-		return dockerfile[strings.LastIndex(dockerfile, "\nFROM "):]
-	}
 
-	plain := render(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}}})
+	plain := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}}})
 	for _, want := range []string{"FROM hearth/python-build:3.11 AS build", "\nFROM hearth/python:3.11\n", "RUN rm -rf .hearth \\\n",
 		`HEARTH_HANDLER="main.handle"`, "USER 65534:65534", "ENV PORT=8080", "--check",
 		`ENTRYPOINT ["python3", "-P", "-m", "hearth_shim"]`} {
@@ -749,7 +527,7 @@ func TestRenderPython(t *testing.T) {
 		}
 	}
 
-	index := render(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}, "requirements.txt": {}}, CABundle: true,
+	index := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}, "requirements.txt": {}}, CABundle: true,
 		Handler: "app.run", RunImage: "python:3.11-slim"})
 	for _, want := range []string{"COPY .hearth/ca-bundle.crt", "PIP_CERT=", "COPY requirements.txt ./",
 		"pip install --no-compile --target /deps -r requirements.txt", `HEARTH_HANDLER="app.run"`, "\nFROM python:3.11-slim\n"} {
@@ -761,7 +539,7 @@ func TestRenderPython(t *testing.T) {
 		t.Errorf("the final stage has pip or the CA bundle:\n%s", fin)
 	}
 
-	vendored := render(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}, "requirements.txt": {},
+	vendored := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"main.py": {}, "requirements.txt": {},
 		"wheels/a-1-py3-none-any.whl": {}, "vendor/b/setup.py": {}}})
 	for _, want := range []string{"COPY wheels/ wheels/", "COPY vendor/ vendor/",
 		"--no-index --no-build-isolation --find-links ./wheels --find-links ./vendor -r requirements.txt",
@@ -770,7 +548,7 @@ func TestRenderPython(t *testing.T) {
 			t.Errorf("Dockerfile with wheels/ and vendor/ lacks %q:\n%s", want, vendored)
 		}
 	}
-	wheelsOnly := render(Source{Function: "fn", FS: fstest.MapFS{"requirements.txt": {}, "wheels/a.whl": {}}})
+	wheelsOnly := dockerfile(Source{Function: "fn", FS: fstest.MapFS{"requirements.txt": {}, "wheels/a.whl": {}}})
 	if strings.Contains(wheelsOnly, "COPY vendor") || strings.Contains(wheelsOnly, "./vendor") || !strings.Contains(wheelsOnly, "--no-index") {
 		t.Errorf("Dockerfile with wheels/ only:\n%s", wheelsOnly)
 	}

@@ -2,21 +2,14 @@ package runtimes
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 )
 
 const handlerSrc = "package handler\n\nimport \"net/http\"\n\nfunc Handle(w http.ResponseWriter, r *http.Request) {}\n"
-
-func goRuntime(t *testing.T) Runtime {
-	t.Helper()
-	rt, err := New().Lookup("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
-}
 
 func TestPrepareGo(t *testing.T) {
 	tests := []struct {
@@ -63,7 +56,7 @@ func TestPrepareGo(t *testing.T) {
 			".hearth/Dockerfile": {Data: []byte("FROM scratch\n")},
 		}, "", false, ".hearth/ is reserved"},
 	}
-	rt := goRuntime(t)
+	rt := lookup(t, "go")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := rt.Prepare("hello", tt.src)
@@ -85,7 +78,7 @@ func TestPrepareGo(t *testing.T) {
 }
 
 func TestRenderGo(t *testing.T) {
-	rt := goRuntime(t)
+	rt := lookup(t, "go")
 	for _, vendor := range []bool{false, true} {
 		files, err := rt.Render(BuildData{Function: "hello", BuildImage: "hearth/go-build:test",
 			ShimDir: "hearthmain", Module: `example.com/odd"path`, Vendor: vendor})
@@ -143,4 +136,48 @@ func paths(files []File) []string {
 		out = append(out, f.Path)
 	}
 	return out
+}
+
+// lookup is the catalog's runtime name.
+func lookup(t *testing.T, name string) Runtime {
+	t.Helper()
+	rt, err := New().Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// render prepares s with rt and renders it: the Dockerfile first, then the shim's files.
+func render(t *testing.T, rt Runtime, s Source) []File {
+	t.Helper()
+	d, err := rt.PrepareSource(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := rt.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// finalStage is the last stage of a multi-stage Dockerfile: what the image is made of.
+func finalStage(dockerfile string) string {
+	return dockerfile[strings.LastIndex(dockerfile, "\nFROM "):]
+}
+
+// writeShim writes the rendered shim's files (all but the Dockerfile) under root, where the
+// image has them under its work folder.
+func writeShim(t *testing.T, root string, files []File) {
+	t.Helper()
+	for _, f := range files[1:] {
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

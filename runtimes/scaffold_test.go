@@ -12,7 +12,7 @@ import (
 )
 
 func TestWriteScaffold(t *testing.T) {
-	rt := goRuntime(t)
+	rt := lookup(t, "go")
 	dir := filepath.Join(t.TempDir(), "hello-fn")
 	if err := rt.WriteScaffold(dir, "hello-fn"); err != nil {
 		t.Fatalf("WriteScaffold: %v", err)
@@ -43,7 +43,7 @@ func TestWriteScaffold(t *testing.T) {
 }
 
 func TestWriteScaffoldRefusesToOverwrite(t *testing.T) {
-	rt := goRuntime(t)
+	rt := lookup(t, "go")
 	dir := t.TempDir()
 	mine := []byte("mine")
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), mine, 0o644); err != nil {
@@ -62,7 +62,7 @@ func TestWriteScaffoldRefusesToOverwrite(t *testing.T) {
 }
 
 func TestWriteScaffoldValidatesName(t *testing.T) {
-	rt := goRuntime(t)
+	rt := lookup(t, "go")
 	for _, name := range []string{"", "A", "../evil", "hello world"} {
 		err := rt.WriteScaffold(t.TempDir(), name)
 		if !errors.Is(err, funcfile.ErrInvalid) {

@@ -1,17 +1,14 @@
 package runtimes
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +40,7 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		dl, ok := r.Context().Deadline()
 		fmt.Fprint(w, ok, " ", dl.UTC().Format(time.RFC3339Nano))
 	case "/slow":
+		fmt.Println("slow call started")
 		time.Sleep(500 * time.Millisecond)
 		fmt.Fprint(w, "done")
 	case "/echo":
@@ -55,33 +53,11 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 }
 `
 
-// shimProcess is a running, natively built function.
-type shimProcess struct {
-	url string
-	cmd *exec.Cmd
-	out *syncBuffer
-}
-
-func buildAndStart(t *testing.T, dir string) *shimProcess {
+// buildAndStart builds the Go shim for the function in dir with the local toolchain and runs it.
+func buildAndStart(t *testing.T, dir string) *shimProc {
 	t.Helper()
-	rt := goRuntime(t)
-	d, err := rt.Prepare("probe", os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := rt.Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files[1:] { // the Dockerfile is for Docker only
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rt := lookup(t, "go")
+	writeShim(t, dir, render(t, rt, Source{Function: "probe", FS: os.DirFS(dir)}))
 	bin := filepath.Join(t.TempDir(), "function")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./"+rt.ShimDir)
 	build.Dir = dir
@@ -91,37 +67,16 @@ func buildAndStart(t *testing.T, dir string) *shimProcess {
 	}
 
 	port := freePort(t)
-	p := &shimProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}}
-	p.cmd = exec.Command(bin)
-	p.cmd.Env = []string{fmt.Sprintf("PORT=%d", port)}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		_, _ = p.cmd.Process.Wait()
-		t.Logf("shim output:\n%s", p.out.String())
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(p.url + "/_/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shim not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{fmt.Sprintf("PORT=%d", port)}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	return startShim(t, cmd, out, port, 10*time.Second)
 }
 
 func TestShimScaffold(t *testing.T) {
 	dir := t.TempDir()
-	if err := goRuntime(t).WriteScaffold(dir, "hello"); err != nil {
+	if err := lookup(t, "go").WriteScaffold(dir, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	p := buildAndStart(t, dir)
@@ -217,29 +172,15 @@ func TestShimContract(t *testing.T) {
 		}
 	})
 	t.Run("SIGTERM lets the call in flight finish", func(t *testing.T) {
-		type result struct {
-			body string
-			err  error
-		}
-		done := make(chan result, 1)
-		go func() {
-			resp, err := http.Get(p.url + "/slow")
-			if err != nil {
-				done <- result{err: err}
-				return
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			done <- result{string(b), err}
-		}()
-		time.Sleep(150 * time.Millisecond)
+		done := p.getLater("/slow")
+		p.waitLog(t, "slow call started")
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		if r := <-done; r.err != nil || r.body != "done" {
 			t.Fatalf("call in flight during shutdown = %q, %v", r.body, r.err)
 		}
-		if err := p.cmd.Wait(); err != nil {
+		if err := p.exited(t, 10*time.Second); err != nil {
 			t.Fatalf("shim exit after SIGTERM: %v", err)
 		}
 	})
@@ -257,55 +198,4 @@ func do(t *testing.T, req *http.Request) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	return resp, string(b)
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
