@@ -148,7 +148,7 @@ func TestInvokeAsync(t *testing.T) {
 		msg  string
 	}{
 		{"missing", client.ErrNotFound, `function "missing" not found`},
-		{"busy", client.ErrUnavailable, "the async queue is full"},
+		{"busy", client.ErrQueueFull, "the async queue is full"},
 		{"old", client.ErrProtocol, "200 OK instead of 202 Accepted"},
 		{"garbled", client.ErrProtocol, "decoding the answer"},
 	} {

@@ -185,6 +185,12 @@ func TestErrorIs(t *testing.T) {
 		{&client.Error{Status: 504, Detail: api.ErrorDetail{Code: api.CodeTimeout}}, client.ErrTimeout, client.ErrServer},
 		{&client.Error{Status: 500, Detail: api.ErrorDetail{Code: api.CodeHandlerError}}, client.ErrHandler, client.ErrServer},
 		{&client.Error{Detail: api.ErrorDetail{Code: api.CodeBuildFailed}}, client.ErrBuildFailed, client.ErrServer},
+		{&client.Error{Status: 503, Detail: api.ErrorDetail{Code: api.CodeQueueFull}}, client.ErrQueueFull, client.ErrNoCapacity},
+		{&client.Error{Status: 503, Detail: api.ErrorDetail{Code: api.CodeQueueFull}}, client.ErrUnavailable, client.ErrServer},
+		{&client.Error{Status: 503, Detail: api.ErrorDetail{Code: api.CodeNoCapacity}}, client.ErrNoCapacity, client.ErrQueueFull},
+		{&client.Error{Status: 503, Detail: api.ErrorDetail{Code: api.CodeNoCapacity}}, client.ErrUnavailable, client.ErrServer},
+		{&client.Error{Status: 503, Detail: api.ErrorDetail{Code: api.CodeUnavailable}}, client.ErrUnavailable, client.ErrQueueFull},
+		{&client.Error{Status: 503}, client.ErrUnavailable, client.ErrNoCapacity},
 		{&client.Error{Status: 599}, client.ErrServer, client.ErrNotFound},
 		{&client.Error{Status: 418}, nil, client.ErrServer},
 	}

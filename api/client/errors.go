@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/hearthfn/hearth/api"
@@ -26,6 +27,14 @@ var (
 	// ErrUnavailable means the server cannot do the work right now, typically because Docker
 	// is unreachable (503).
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrQueueFull means the function's queue of waiting calls (or the async queue) is full
+	// (503 with Retry-After, code "queue_full"): retry later, or raise the function's queue or
+	// max_instances. It also matches ErrUnavailable.
+	ErrQueueFull = errors.New("queue full")
+	// ErrNoCapacity means the function needs more memory or CPU than the node can give one
+	// instance (503, code "no_capacity"): retrying will not help, lower its memory or cpu. It
+	// also matches ErrUnavailable.
+	ErrNoCapacity = errors.New("no capacity")
 	// ErrTimeout means a call ran past its function's timeout (504).
 	ErrTimeout = errors.New("timed out")
 	// ErrBuildFailed means a deploy's image build failed; the *Error's message carries the
@@ -45,19 +54,21 @@ var (
 	ErrProtocol = errors.New("unexpected answer from server")
 )
 
-// codeSentinels maps api error codes to sentinels; it is consulted before the status, so that
-// an error reported inside a deploy stream (after a 200) still matches.
-var codeSentinels = map[string]error{
-	api.CodeInvalid:        ErrInvalid,
-	api.CodeNotFound:       ErrNotFound,
-	api.CodeConflict:       ErrConflict,
-	api.CodeTooLarge:       ErrTooLarge,
-	api.CodeUnavailable:    ErrUnavailable,
-	api.CodeBuildFailed:    ErrBuildFailed,
-	api.CodeTimeout:        ErrTimeout,
-	api.CodeHandlerError:   ErrHandler,
-	api.CodeInstanceFailed: ErrInstanceFailed,
-	api.CodeInternal:       ErrServer,
+// codeSentinels maps api error codes to the sentinels they match; it is consulted before the
+// status, so that an error reported inside a deploy stream (after a 200) still matches.
+var codeSentinels = map[string][]error{
+	api.CodeInvalid:        {ErrInvalid},
+	api.CodeNotFound:       {ErrNotFound},
+	api.CodeConflict:       {ErrConflict},
+	api.CodeTooLarge:       {ErrTooLarge},
+	api.CodeUnavailable:    {ErrUnavailable},
+	api.CodeQueueFull:      {ErrQueueFull, ErrUnavailable},
+	api.CodeNoCapacity:     {ErrNoCapacity, ErrUnavailable},
+	api.CodeBuildFailed:    {ErrBuildFailed},
+	api.CodeTimeout:        {ErrTimeout},
+	api.CodeHandlerError:   {ErrHandler},
+	api.CodeInstanceFailed: {ErrInstanceFailed},
+	api.CodeInternal:       {ErrServer},
 }
 
 // statusSentinels maps HTTP statuses to sentinels for answers without a known code (a proxy's
@@ -99,10 +110,10 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Is reports whether target is the sentinel for e's code or, failing that, for its status.
+// Is reports whether target is a sentinel for e's code or, failing that, for its status.
 func (e *Error) Is(target error) bool {
-	if s, ok := codeSentinels[e.Detail.Code]; ok {
-		return s == target
+	if ss, ok := codeSentinels[e.Detail.Code]; ok {
+		return slices.Contains(ss, target)
 	}
 	if s, ok := statusSentinels[e.Status]; ok {
 		return s == target
