@@ -90,17 +90,25 @@ func TestLogs(t *testing.T) {
 		t.Fatal("hearth logs -f did not exit within 10 s of SIGINT")
 	}
 
-	// The call's lines, stdout and stderr, by its full id.
-	r := s.must(t, dir, "logs", "logger", "--call", callID, "-o", "json")
+	// The call's lines by its full id: its stdout and stderr, and the shim's own line for it,
+	// which is written once the answer has left and names the call.
 	var got []api.LogLine
-	for l := range strings.SplitSeq(strings.TrimSpace(r.stdout), "\n") {
-		var ll api.LogLine
-		if err := json.Unmarshal([]byte(l), &ll); err != nil {
-			t.Fatalf("logs -o json line %q: %v", l, err)
+	var stdout, stderr, shim bool
+	eventually(t, "the shim's line for the call", func() bool {
+		r := s.must(t, dir, "logs", "logger", "--call", callID, "-o", "json")
+		got = got[:0]
+		for l := range strings.SplitSeq(strings.TrimSpace(r.stdout), "\n") {
+			var ll api.LogLine
+			if err := json.Unmarshal([]byte(l), &ll); err != nil {
+				t.Fatalf("logs -o json line %q: %v", l, err)
+			}
+			got = append(got, ll)
 		}
-		got = append(got, ll)
-	}
-	var stdout, stderr bool
+		for _, l := range got {
+			shim = shim || strings.Contains(l.Line, "msg=call call_id="+callID)
+		}
+		return shim
+	})
 	for _, l := range got {
 		if l.CallID != callID {
 			t.Errorf("logs --call %s gave a line of call %q", callID, l.CallID)

@@ -221,7 +221,7 @@ func (c *Collector) instance(id string) *followed {
 // add keeps a line an instance wrote at t.
 func (c *Collector) add(in *followed, instanceID string, stream driver.Stream, t time.Time, text string) {
 	in.callsMu.Lock()
-	callID := in.calls.tag(t)
+	callID := in.calls.tag(t, text)
 	in.callsMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()

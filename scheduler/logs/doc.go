@@ -11,13 +11,14 @@
 //
 // # Calls
 //
-// The runtimes do not mark their output, so a line is matched to a call by time: the router
-// reports each call's start and end on its instance (CallTracker), and a line written within
-// exactly one call's [start, end] on that instance belongs to that call. A line stamped just
-// after a call ended, when no other call ran, is taken as that call's too (the engine stamps a
-// line when it reads it, which may be after the router saw the answer). With concurrency 1
+// A line that names a call the instance ran, as the shims write it (call_id=ID), is that call's.
+// Other lines are matched by time: the router reports each call's start and end on its instance
+// (CallTracker), and a line written within exactly one call's [start, end] on that instance
+// belongs to that call. A line stamped just after a call ended, when no call was running, is
+// taken as the call's that ended last, unless another call overlapped it (the engine stamps a
+// line when it reads it, and the shims log a call once its answer has left). With concurrency 1
 // every line a handler prints is tagged; with overlapping calls on one instance, lines written
-// while several ran are left untagged.
+// while several ran are left untagged unless they name their call.
 //
 // # Reading
 //
