@@ -112,8 +112,12 @@ func New(p Pool, cfg Config, log *slog.Logger) *Router {
 		Transport:      roundTripFunc(rt.roundTrip),
 		ModifyResponse: rt.modifyResponse,
 		ErrorHandler:   rt.proxyError,
-		// Flush every write: a function may stream its answer.
-		FlushInterval: -1,
+		// No flush interval: an answer of unknown length (a function streaming, or Server-Sent
+		// Events) is flushed after every write all the same (ReverseProxy does that for them), and
+		// an answer of known length goes out with its header in one write. Flushing every write
+		// of those too cost a timer goroutine and an extra write per call, a tenth of the
+		// server's CPU at concurrency 16 (docs/performance.md).
+		FlushInterval: 0,
 		BufferPool:    newBufferPool(),
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
