@@ -106,6 +106,9 @@ func TestStartAppliesSpec(t *testing.T) {
 	if info.Name != "/hearth-"+spec.ID {
 		t.Errorf("container name %q", info.Name)
 	}
+	if lc := info.HostConfig.LogConfig; lc.Type != "local" || lc.Config["max-size"] != "10m" || lc.Config["max-file"] != "3" {
+		t.Errorf("log config %+v, want the local driver bounded to 3 files of 10 MB", lc)
+	}
 	if info.HostConfig.Memory != 96<<20 || info.HostConfig.NanoCPUs != 500_000_000 {
 		t.Errorf("limits: memory %d, nano CPUs %d", info.HostConfig.Memory, info.HostConfig.NanoCPUs)
 	}
