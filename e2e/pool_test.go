@@ -52,7 +52,10 @@ func TestRolloutFailsNoCallInFlight(t *testing.T) {
 		_, _ = io.Copy(b, resp.Body)
 		slowStatus, slowBody = resp.StatusCode, b.String()
 	}()
-	time.Sleep(300 * time.Millisecond) // let the slow call reach the instance
+	eventually(t, "the slow call to reach the instance", func() bool {
+		p := poolOf(t, s, "roll")
+		return len(p.Instances) == 1 && p.Instances[0].InFlight == 1
+	})
 
 	writeHandler(t, dir, nil, `	w.Write([]byte("v2"))`)
 	s.must(t, dir, "deploy")
