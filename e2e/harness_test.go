@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
 // hearthBin is the binary under test; make test sets HEARTH_BIN.
@@ -41,7 +42,7 @@ type server struct {
 	URL     string
 	dataDir string
 	cmd     *exec.Cmd
-	log     *lockedWriter
+	log     *syncbuf.Buffer
 	done    chan error
 	// functions made with newFunction; their images are removed once the server has stopped.
 	functions []string
@@ -68,7 +69,7 @@ func startServer(t *testing.T, opts serverOpts) *server {
 	// A temp dir of the test's own: what the server and its driver plugin leave in TMPDIR when
 	// they are killed (the plugin's socket) goes with the test.
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
 // TestLogs follows a function's logs with `hearth logs -f` while a call prints a line, and
@@ -31,7 +31,7 @@ func TestLogs(t *testing.T) {
 
 	follow := exec.Command(hearthBin(t), "logs", "-f", "logger")
 	follow.Env = append(os.Environ(), "HEARTH_API="+s.URL)
-	out, errOut := &lockedWriter{w: &bytes.Buffer{}}, &lockedWriter{w: &bytes.Buffer{}}
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	follow.Stdout, follow.Stderr = out, errOut
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/hearthfn/hearth/internal/syncbuf"
 	"github.com/hearthfn/hearth/runtimes/contract"
 	"github.com/hearthfn/hearth/runtimes/contract/contracttest"
 )
@@ -170,13 +171,13 @@ func javaBuild(t *testing.T, dir, handler string) (argsFile string, opts []strin
 
 // javaCommand is `java $JAVA_OPTS extra... @app.args args...` in dir, as the image's
 // entrypoint runs it, with env.
-func javaCommand(t *testing.T, dir, argsFile string, opts, extra, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+func javaCommand(t *testing.T, dir, argsFile string, opts, extra, env []string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	argv := append(append(append([]string{}, opts...), extra...), "@"+argsFile)
 	cmd := exec.Command(javaTool(t, "java"), append(argv, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, out
 }

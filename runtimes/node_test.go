@@ -21,6 +21,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/hearthfn/hearth/internal/syncbuf"
 	"github.com/hearthfn/hearth/runtimes/contract"
 	"github.com/hearthfn/hearth/runtimes/contract/contracttest"
 )
@@ -104,7 +105,7 @@ module.exports = async function handle(req, ctx) {
 
 // nodeCommand returns `node server.cjs args...` for the function in dir, with the shim rendered
 // from the embedded runtime into a folder of its own, as the image has it.
-func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -117,7 +118,7 @@ func nodeCommand(t *testing.T, dir string, env []string, args ...string) (*exec.
 	cmd := exec.Command(node, append([]string{server}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HEARTH_FUNCTION_DIR=" + dir}, env...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, out
 }

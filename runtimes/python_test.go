@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
 // These tests run the python runtime's shim, rendered from the embedded catalog, with the
@@ -109,7 +111,7 @@ async def ahandle(req, ctx):
 
 // pythonCommand returns `python3 -m hearth_shim args...` for the function in dir, with the shim
 // rendered from the embedded runtime into a folder of its own, as the image has it.
-func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {
@@ -126,7 +128,7 @@ func pythonCommand(t *testing.T, dir string, env []string, args ...string) (*exe
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONUNBUFFERED=1",
 	}, env...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, out
 }

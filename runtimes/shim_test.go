@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
 // These tests compile the rendered Go shim with the local toolchain and run it as a process,
@@ -69,7 +71,7 @@ func buildAndStart(t *testing.T, dir string) *shimProc {
 	port := freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = []string{fmt.Sprintf("PORT=%d", port)}
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return startShim(t, cmd, out, port, 10*time.Second)
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearthfn/hearth/internal/syncbuf"
 	"github.com/hearthfn/hearth/runtimes/contract"
 )
 
@@ -30,7 +31,7 @@ import (
 type shimProc struct {
 	url string
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *syncbuf.Buffer
 	// done has the process's exit once it has ended; whoever takes it puts it back.
 	done chan error
 }
@@ -38,7 +39,7 @@ type shimProc struct {
 // startShim starts cmd, which serves on port, and returns once GET /_/ready answers 200; it fails
 // the test if the process exits first or is not ready within wait. The process is killed when
 // the test ends, and its output logged if the test failed.
-func startShim(t *testing.T, cmd *exec.Cmd, out *syncBuffer, port int, wait time.Duration) *shimProc {
+func startShim(t *testing.T, cmd *exec.Cmd, out *syncbuf.Buffer, port int, wait time.Duration) *shimProc {
 	t.Helper()
 	p := &shimProc{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, out: out, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
@@ -303,22 +304,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -98,17 +98,19 @@ func (r *Recorder) Run(ctx context.Context) error {
 	// last ones are written after ctx ends (the server stops HTTP first, so they are final).
 	storeCtx := context.WithoutCancel(ctx)
 	write := func() {
-		ctx, cancel := context.WithTimeout(storeCtx, 5*time.Second)
-		defer cancel()
 		r.mu.Lock()
 		batch := r.pending
+		if len(batch) == 0 {
+			r.mu.Unlock()
+			return
+		}
 		r.pending = spare[:0]
 		r.mu.Unlock()
-		if len(batch) > 0 {
-			if err := r.store.RecordCalls(ctx, batch); err != nil {
-				r.log.Error("could not store call records", "count", len(batch), "error", err)
-			}
+		ctx, cancel := context.WithTimeout(storeCtx, 5*time.Second)
+		if err := r.store.RecordCalls(ctx, batch); err != nil {
+			r.log.Error("could not store call records", "count", len(batch), "error", err)
 		}
+		cancel()
 		clear(batch) // drop the references to bodies and headers the records may hold
 		spare = batch
 	}

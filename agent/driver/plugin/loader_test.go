@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/hearthfn/hearth/agent/driver/fake"
 	"github.com/hearthfn/hearth/agent/driver/plugin"
 	"github.com/hearthfn/hearth/agent/instance"
+	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
 // servePluginEnv, when set, makes the test binary serve a fake driver plugin instead of running
@@ -66,27 +65,9 @@ func servePlugin(name string) int {
 	return 0
 }
 
-// syncBuffer collects a logger's output; go-plugin writes to it from its own goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // selfLoader returns a Loader that runs this test binary as the plugin, and the host's log.
-func selfLoader() (*plugin.Loader, *syncBuffer) {
-	logs := &syncBuffer{}
+func selfLoader() (*plugin.Loader, *syncbuf.Buffer) {
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return plugin.NewLoader(func(name string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -198,7 +179,7 @@ func TestDispenseOfNotAPlugin(t *testing.T) {
 // with ErrPluginExited, that the next call reaches a new plugin, and that after Close calls fail.
 func TestSupervisedStartsADeadPluginAgain(t *testing.T) {
 	l, _ := selfLoader()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, err := plugin.Supervise(t.Context(), l, "fake", slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("Supervise: %v", err)
