@@ -41,5 +41,7 @@ func newDriverCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.Host, "docker-host", defaultDockerHost(), "the Docker Engine to drive")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&cfg.Network, "network", cfg.Network, "the Docker network instances join")
+	cmd.Flags().BoolVar(&cfg.ReachHost, "reach-host", false, "let instances connect to the host's own addresses")
 	return cmd
 }

@@ -34,6 +34,11 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		callRetention                 time.Duration
 		acquireTimeout, shutdownGrace time.Duration
 		builds                        buildFlags
+		tlsCert, tlsKey               string
+		allowedHosts                  []string
+		callbackAllowPrivate          bool
+		instanceNetwork               string
+		instancesReachHost            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -60,6 +65,9 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			if poolCPUs < 0 {
 				return fmt.Errorf("--pool-cpus %v: must be 0 (all the node has) or a positive number of CPUs such as 1.5", poolCPUs)
 			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return errors.New("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+			}
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return err
@@ -70,6 +78,12 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 					return fmt.Errorf("no --data-dir given and no home directory: %w", err)
 				}
 				dataDir = filepath.Join(home, ".hearth")
+			}
+			// The node id names what this server makes on a shared engine (instances, images),
+			// so the builder needs it as well as the server.
+			nodeID, err := server.LoadNodeID(dataDir)
+			if err != nil {
+				return err
 			}
 			// Build settings are checked before anything starts: a wrong --runtime-image is
 			// the operator's to fix, not a failure of the first deploy.
@@ -86,7 +100,8 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			// The driver runs in a plugin process, as it will on a cluster node: the same
 			// executable, re-run as `hearth __driver docker`.
 			loader := plugin.NewLoader(func(name string) *exec.Cmd {
-				return exec.Command(exe, "__driver", name, "--docker-host", dockerHost, "--log-level", logLevel)
+				return exec.Command(exe, "__driver", name, "--docker-host", dockerHost, "--log-level", logLevel,
+					"--network", instanceNetwork, fmt.Sprintf("--reach-host=%t", instancesReachHost))
 			}, log)
 			// Supervised: a plugin that dies is started again at the next driver call.
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -104,9 +119,14 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			defer b.Close()
 
 			return server.Run(ctx, server.Config{
-				Addr:           addr,
-				PublicURL:      publicURL,
-				DataDir:        dataDir,
+				Addr:                 addr,
+				PublicURL:            publicURL,
+				DataDir:              dataDir,
+				NodeID:               nodeID,
+				TLSCert:              tlsCert,
+				TLSKey:               tlsKey,
+				AllowedHosts:         allowedHosts,
+				CallbackAllowPrivate: callbackAllowPrivate,
 				Version:        version,
 				EngineHint:     dockerHost,
 				MaxBodyBytes:   int64(maxBody),
@@ -140,6 +160,16 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.DurationVar(&callRetention, "call-retention", 7*24*time.Hour, "how long finished call records are kept")
 	f.Var(&logBuffer, "log-buffer", "function output kept in memory per function, for hearth logs (e.g. 1MiB; at most 10000 lines)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with; needs --tls-key")
+	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringSliceVar(&allowedHosts, "allowed-host", nil,
+		"another host name clients may use to reach the API and dashboard, e.g. behind a reverse proxy (repeatable)")
+	f.BoolVar(&callbackAllowPrivate, "callback-allow-private", false,
+		"let async callbacks go to loopback, link-local, private and this server's own addresses")
+	f.StringVar(&instanceNetwork, "instance-network", "hearth",
+		"the Docker network instances join; hearth makes it, with traffic between instances off")
+	f.BoolVar(&instancesReachHost, "instances-reach-host", false,
+		"let instances open connections to this machine's own addresses (hearth's API included) through their network's gateway")
 	builds.register(f)
 	return cmd
 }

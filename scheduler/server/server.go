@@ -40,8 +40,18 @@ type Config struct {
 	Addr string
 	// PublicURL is how clients reach the server; it defaults to http://Addr.
 	PublicURL string
-	// DataDir holds the store, the node's id and build scratch space.
+	// DataDir holds the store, the node's id, the first admin token and build scratch space.
 	DataDir string
+	// NodeID names this server's node (LoadNodeID); empty loads it from DataDir.
+	NodeID string
+	// TLSCert and TLSKey, when set, are PEM files: the server answers HTTPS only.
+	TLSCert, TLSKey string
+	// AllowedHosts are host names, besides the server's own addresses and PublicURL's host,
+	// that requests to the API and dashboard may name in Host and Origin.
+	AllowedHosts []string
+	// CallbackAllowPrivate lets async callbacks reach loopback, link-local, private and the
+	// server's own addresses.
+	CallbackAllowPrivate bool
 	// Version is the server's build version, reported by /v1/info.
 	Version string
 	// EngineHint names the engine the driver talks to ("unix:///var/run/docker.sock"), for
@@ -89,9 +99,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		return err
 	}
 	defer st.Close()
-	nodeID, err := loadNodeID(cfg.DataDir)
-	if err != nil {
-		return err
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		if nodeID, err = LoadNodeID(cfg.DataDir); err != nil {
+			return err
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -250,9 +262,9 @@ func infoFunc(n *node.Node, cfg Config) func(context.Context) api.Info {
 	}
 }
 
-// loadNodeID returns this data directory's node id, creating it on first use. Keeping it across
+// LoadNodeID returns this data directory's node id, creating it on first use. Keeping it across
 // restarts lets the node recognise, and remove, instances a killed server left behind.
-func loadNodeID(dataDir string) (string, error) {
+func LoadNodeID(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "node-id")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil

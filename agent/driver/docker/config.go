@@ -17,6 +17,9 @@ type Config struct {
 	// is its IP on this network, which the host can reach directly: no port is published. With
 	// "host" the instance shares the node's network and its endpoint is 127.0.0.1:<port>.
 	Network string
+	// ReachHost lets instances open connections to the node's own addresses through their
+	// network's gateway (off: the node's ports, hearth's API among them, are closed to them).
+	ReachHost bool
 	// StopGrace is the grace Stop gives an instance when its caller passes none (a zero grace):
 	// how long after SIGTERM Docker waits before SIGKILL. Default 10s, Docker's own.
 	StopGrace time.Duration
