@@ -157,6 +157,9 @@ func (s *server) hearthIn(t *testing.T, dir, stdin string, args ...string) resul
 	cmd := exec.CommandContext(ctx, hearthBin(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HEARTH_API="+s.URL)
+	if tok := s.adminToken(t); tok != "" && os.Getenv("HEARTH_TOKEN") == "" {
+		cmd.Env = append(cmd.Env, "HEARTH_TOKEN="+tok)
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -311,4 +314,31 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	for rel, data := range files {
 		writeFile(t, dir, rel, data)
 	}
+}
+
+// adminToken returns the admin token the server wrote into its data directory at its first
+// start ("" before the server has written one).
+func (s *server) adminToken(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dataDir, "admin-token"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// do sends req with the server's admin token, unless req carries an Authorization header of
+// its own, and returns the answer; the caller closes its body.
+func (s *server) do(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	if req.Header.Get("Authorization") == "" {
+		if tok := s.adminToken(t); tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return resp
 }
