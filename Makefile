@@ -7,6 +7,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= $(HOME)/.hearth
+FUZZTIME ?= 30s
 
 # Builds that fetch dependencies (npm) must trust the machine's CA bundle on networks that
 # inspect TLS; the server (and the e2e tests' servers) read it from the environment.
@@ -42,6 +43,19 @@ test: images ## Run unit, integration and end-to-end tests (needs Docker: set up
 .PHONY: bench
 bench: images ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
 	$(GO) run ./bench -bin $(BIN)
+
+# Each fuzz target and its package. Their seed corpora (f.Add and testdata/fuzz/) run in every
+# `go test`; `make fuzz` searches past them. The minimisation of each new input is cut short:
+# its default minute would eat most of a short run.
+FUZZ_TARGETS := FuzzParse:./runtimes/funcfile FuzzExtract:./builder/buildctx \
+	FuzzDecodeConfigPatch:./scheduler/httpapi FuzzInvokeTarget:./scheduler/httpapi
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for $(FUZZTIME) in turn (e.g. make fuzz FUZZTIME=5m)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s -timeout=0 "$${t#*:}"; \
+	done
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests only (no Docker)

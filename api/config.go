@@ -17,6 +17,8 @@ type ConfigPatch struct {
 	MinInstances *int      `json:"min_instances,omitempty"`
 	MaxInstances *int      `json:"max_instances,omitempty"`
 	Queue        *int      `json:"queue,omitempty"`
+	// Public lets anyone call the function without a token (func.yaml public).
+	Public *bool `json:"public,omitempty"`
 	// Env sets (non-empty value) or removes (nil or "") environment variables.
 	Env map[string]*string `json:"env,omitempty"`
 }
@@ -25,7 +27,7 @@ type ConfigPatch struct {
 // order they are shown.
 var ConfigKeys = []string{
 	"memory_mb", "cpu_milli", "timeout", "idle_timeout", "pause_timeout",
-	"concurrency", "min_instances", "max_instances", "queue", "env",
+	"concurrency", "min_instances", "max_instances", "queue", "public", "env",
 }
 
 // Apply returns s with p's changes. s is not modified: its Env is copied. An Env left with no
@@ -40,6 +42,7 @@ func (p ConfigPatch) Apply(s FunctionSpec) FunctionSpec {
 	setIf(&s.MinInstances, p.MinInstances)
 	setIf(&s.MaxInstances, p.MaxInstances)
 	setIf(&s.Queue, p.Queue)
+	setIf(&s.Public, p.Public)
 	if len(p.Env) > 0 {
 		env := maps.Clone(s.Env)
 		if env == nil {
@@ -74,7 +77,7 @@ func SettingsOf(s FunctionSpec) ConfigPatch {
 		MemoryMB: &s.MemoryMB, CPUMilli: &s.CPUMilli,
 		Timeout: &s.Timeout, IdleTimeout: &s.IdleTimeout, PauseTimeout: &s.PauseTimeout,
 		Concurrency: &s.Concurrency, MinInstances: &s.MinInstances, MaxInstances: &s.MaxInstances,
-		Queue: &s.Queue, Env: map[string]*string{},
+		Queue: &s.Queue, Public: &s.Public, Env: map[string]*string{},
 	}
 	for k, v := range s.Env {
 		p.Env[k] = &v

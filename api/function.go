@@ -33,7 +33,45 @@ type FunctionSpec struct {
 
 	// Env is set in every instance's environment.
 	Env map[string]string `json:"env,omitempty"`
+
+	// Public lets anyone call the function through the front door without a token; a
+	// function is private (an invoker token for it is needed) unless it says so.
+	Public bool `json:"public,omitempty"`
+
+	// The instance's hardening. Each zero value is the secure default; docs/user/func-yaml.md
+	// and docs/operator/security.md say what each one stops and why a function may relax it.
+
+	// User is who the function's process runs as: empty for the image's USER when that is not
+	// root, else DefaultUser; "root" (or uid 0) when the function asks for root; otherwise a
+	// numeric "UID" or "UID:GID".
+	User string `json:"user,omitempty"`
+	// WritableRoot lets the function write to its root filesystem; by default only /tmp is
+	// writable.
+	WritableRoot bool `json:"writable_root,omitempty"`
+	// TmpSizeMB bounds the tmpfs mounted at /tmp. Its pages count against MemoryMB.
+	TmpSizeMB int64 `json:"tmp_size_mb,omitempty"`
+	// PidsLimit bounds the processes and threads the instance may have at once.
+	PidsLimit int `json:"pids_limit,omitempty"`
+	// NoFile is the instance's limit on open file descriptors (RLIMIT_NOFILE).
+	NoFile int `json:"nofile,omitempty"`
+	// CapAdd are Linux capabilities given back (every one is dropped by default), such as
+	// "NET_BIND_SERVICE"; they take effect for a function that runs as root.
+	CapAdd []string `json:"cap_add,omitempty"`
+	// Network is the instance's network: empty for hearth's network with outbound traffic
+	// allowed, NetworkNone for no outbound traffic at all (hearth still reaches the instance).
+	Network string `json:"network,omitempty"`
 }
+
+// Values of FunctionSpec.User and FunctionSpec.Network with a meaning of their own.
+const (
+	// UserRoot runs the function as uid 0 (still with no capabilities but CapAdd).
+	UserRoot = "root"
+	// DefaultUser is the uid:gid a function runs as when its image names no user, or root:
+	// nobody:nogroup on Debian, owning no file in any image.
+	DefaultUser = "65534:65534"
+	// NetworkNone cuts the instance off from every network but the link hearth calls it on.
+	NetworkNone = "none"
+)
 
 // Defaults for FunctionSpec fields left at zero.
 const (
@@ -44,6 +82,10 @@ const (
 	DefaultQueue        = 100
 	DefaultConcurrency  = 1
 	DefaultMaxInstances = 10
+	// DefaultTmpSizeMB is the size of /tmp, or the function's memory when that is smaller.
+	DefaultTmpSizeMB = 64
+	DefaultPidsLimit = 512
+	DefaultNoFile    = 4096
 )
 
 // WithDefaults returns s with every zero field set to its default.
@@ -68,6 +110,19 @@ func (s FunctionSpec) WithDefaults() FunctionSpec {
 	}
 	if s.MaxInstances == 0 {
 		s.MaxInstances = DefaultMaxInstances
+	}
+	if s.TmpSizeMB == 0 {
+		// /tmp's pages are charged to the instance's memory: more than that could never be used.
+		s.TmpSizeMB = DefaultTmpSizeMB
+		if s.MemoryMB > 0 && s.MemoryMB < s.TmpSizeMB {
+			s.TmpSizeMB = s.MemoryMB
+		}
+	}
+	if s.PidsLimit == 0 {
+		s.PidsLimit = DefaultPidsLimit
+	}
+	if s.NoFile == 0 {
+		s.NoFile = DefaultNoFile
 	}
 	return s
 }

@@ -51,7 +51,7 @@ func (b *bench) coldRow(ctx context.Context, rt string) (row, coldRun, error) {
 // The first call after the deploy starts the first instance and is not counted: it also pays
 // for the image's first read from disk.
 func (b *bench) coldSamples(ctx context.Context, fn deployed, n int, withFloor bool) (hearth, floor sample, err error) {
-	if err := call(http.DefaultClient, b.client.InvokeURL(fn.name)); err != nil {
+	if err := call(b.hc, b.client.InvokeURL(fn.name)); err != nil {
 		return nil, nil, err
 	}
 	for i := 0; i < n; i++ {
@@ -68,7 +68,7 @@ func (b *bench) coldSamples(ctx context.Context, fn deployed, n int, withFloor b
 			floor = append(floor, d)
 		}
 		t0 := time.Now()
-		if err := call(http.DefaultClient, b.client.InvokeURL(fn.name)); err != nil {
+		if err := call(b.hc, b.client.InvokeURL(fn.name)); err != nil {
 			return nil, nil, err
 		}
 		hearth = append(hearth, time.Since(t0))

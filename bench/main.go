@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -117,7 +118,11 @@ func run(ctx context.Context, cfg config) error {
 	// container cannot be removed.
 	defer removeImages()
 	defer srv.stop()
-	c, err := client.New(srv.url)
+	token, err := srv.adminToken()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(srv.url, client.WithToken(token))
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,8 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer drv.Close()
-	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, catalog: runtimes.New(), work: srv.dataDir}
+	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, catalog: runtimes.New(), work: srv.dataDir,
+		hc: &http.Client{Transport: withToken(http.DefaultTransport, token)}}
 
 	rep := report{When: time.Now().UTC(), Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}}
 	if fp, err := drv.Fingerprint(ctx); err == nil {

@@ -52,7 +52,7 @@ func (b *bench) pausedRow(ctx context.Context, rt string) (row, error) {
 		if pauses {
 			// A call makes sure hearth's instance runs (the first one starts it), then the pool
 			// is left alone until it pauses the instance.
-			if err := call(http.DefaultClient, invoke); err != nil {
+			if err := call(b.hc, invoke); err != nil {
 				return r, err
 			}
 			if pauses, err = b.waitPaused(ctx, fn.name); err != nil {
@@ -73,7 +73,7 @@ func (b *bench) pausedRow(ctx context.Context, rt string) (row, error) {
 			continue
 		}
 		t0 = time.Now()
-		if err := call(http.DefaultClient, invoke); err != nil {
+		if err := call(b.hc, invoke); err != nil {
 			return r, err
 		}
 		hs = append(hs, time.Since(t0))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,8 +19,10 @@ import (
 type server struct {
 	url     string
 	dataDir string
-	cmd     *exec.Cmd
-	log     bytes.Buffer
+	// token is the admin token the server wrote at its start (adminToken).
+	token string
+	cmd   *exec.Cmd
+	log   bytes.Buffer
 }
 
 func startServer(ctx context.Context, bin string) (*server, error) {
@@ -56,6 +59,32 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// adminToken reads the admin token the server made at its first start.
+func (s *server) adminToken() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.dataDir, "admin-token"))
+	if err != nil {
+		return "", fmt.Errorf("the server's admin token: %w", err)
+	}
+	s.token = strings.TrimSpace(string(b))
+	return s.token, nil
+}
+
+// tokenTransport sends a bearer token with every request.
+type tokenTransport struct {
+	next  http.RoundTripper
+	token string
+}
+
+func withToken(next http.RoundTripper, token string) http.RoundTripper {
+	return tokenTransport{next: next, token: token}
+}
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(r)
 }
 
 // caBundle is handed to the server for builds that fetch dependencies (npm).

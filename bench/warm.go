@@ -27,7 +27,7 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 		return nil, err
 	}
 	invoke := b.client.InvokeURL(fn.name)
-	if err := call(http.DefaultClient, invoke); err != nil {
+	if err := call(b.hc, invoke); err != nil {
 		return nil, err
 	}
 	insts, err := b.pool(ctx, fn.name)
@@ -49,7 +49,7 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 		kind        kind
 	}{{1, b.cfg.calls, kindWarm1}, {16, b.cfg.calls * 4, kindWarm16}} {
 		logf("%s: warm calls, concurrency %d, %d per side", rt, c.conc, c.calls)
-		h, f, p := newLoader(invoke, c.conc), newLoader(direct, c.conc), newLoader(proxy.url, c.conc)
+		h, f, p := newLoader(invoke, c.conc, b.srv.token), newLoader(direct, c.conc, ""), newLoader(proxy.url, c.conc, "")
 		h.cpu, p.cpu = b.srv.cpuTime, proxy.cpuTime
 		if err := compareLoad(ctx, []*loader{h, f, p}, c.calls); err != nil {
 			return nil, err
@@ -100,9 +100,13 @@ type loader struct {
 	cpuUsed time.Duration
 }
 
-func newLoader(url string, conc int) *loader {
-	return &loader{url: url, conc: conc,
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}}}
+// newLoader returns a loader of url; a token, when not "", is sent with every call.
+func newLoader(url string, conc int, token string) *loader {
+	var rt http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: conc * 2}
+	if token != "" {
+		rt = withToken(rt, token)
+	}
+	return &loader{url: url, conc: conc, hc: &http.Client{Timeout: 30 * time.Second, Transport: rt}}
 }
 
 // warm opens the connections: the calls measured reuse them, as a steady client's would.

@@ -3,8 +3,10 @@
 // classic builder.
 //
 // Images are tagged with a content hash of the build context (the function's source, the
-// rendered Dockerfile and the runtime's files), never ":latest": an unchanged redeploy finds its
-// image by tag and skips the build.
+// rendered Dockerfile and the runtime's files, and the identity of the server the builder
+// builds for), never ":latest": an unchanged redeploy finds its image by tag and skips the
+// build. The images are labelled with that server's identity, so that the server removes
+// what it made, and only that, when a function is deleted.
 //
 // Where to read next: builder/buildctx (the deterministic context and its hash), builder/docker.
 package builder
@@ -21,8 +23,19 @@ type Builder interface {
 	// build log line to req.Progress as it comes. When an image with the same content hash
 	// exists it returns it with Cached set and builds nothing. Errors: ErrUnknownRuntime,
 	// ErrBuildFailed (wrapping the build's own message, e.g. the compiler's), ErrUnavailable;
-	// ctx cancels the build.
+	// ctx cancels the build, or the wait for a build slot when as many builds as the builder
+	// allows are running (Progress then says so).
 	Build(ctx context.Context, req Request) (Result, error)
+
+	// RemoveImages removes the images this builder made for function (those of other servers
+	// sharing the engine stay) and returns how many images went. An image that a container
+	// still uses stays: the error then wraps ErrImageInUse, and a later call can finish the
+	// job. Other errors: ErrUnavailable. ctx bounds the calls to the engine.
+	RemoveImages(ctx context.Context, function string) (removed int, err error)
+
+	// FunctionsWithImages returns the names of the functions that have images this builder
+	// made, sorted. Errors: ErrUnavailable.
+	FunctionsWithImages(ctx context.Context) ([]string, error)
 }
 
 // Request is one build.
@@ -58,4 +71,6 @@ var (
 	ErrInvalidSource = errors.New("invalid function source")
 	// ErrUnavailable: the image builder (Docker) cannot be reached.
 	ErrUnavailable = errors.New("image builder unavailable")
+	// ErrImageInUse: an image could not be removed because a container still uses it.
+	ErrImageInUse = errors.New("image in use")
 )

@@ -103,6 +103,7 @@ func writeSettings(w io.Writer, spec api.FunctionSpec) error {
 	t.Row("min_instances", s.MinInstances)
 	t.Row("max_instances", s.MaxInstances)
 	t.Row("queue", s.Queue)
+	t.Row("public", s.Public)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		t.Row("env."+k, s.Env[k])
 	}
@@ -125,6 +126,7 @@ var settings = map[string]setting{
 	"min_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MinInstances = &n }), "1"},
 	"max_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MaxInstances = &n }), "5"},
 	"queue":         {intSetting(func(p *api.ConfigPatch, n int) { p.Queue = &n }), "100"},
+	"public":        {boolSetting(func(p *api.ConfigPatch, b bool) { p.Public = &b }), "true"},
 }
 
 // settingAliases are names people bring from func.yaml.
@@ -143,6 +145,17 @@ func intSetting[T int | int64](set func(*api.ConfigPatch, T)) func(*api.ConfigPa
 			return fmt.Errorf("%q is not a whole number", v)
 		}
 		set(p, T(n))
+		return nil
+	}
+}
+
+func boolSetting(set func(*api.ConfigPatch, bool)) func(*api.ConfigPatch, string) error {
+	return func(p *api.ConfigPatch, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		set(p, b)
 		return nil
 	}
 }

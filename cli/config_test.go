@@ -89,6 +89,7 @@ const helloSettings = "" +
 	"min_instances   0\n" +
 	"max_instances   10\n" +
 	"queue           100\n" +
+	"public          false\n" +
 	"env.GREETING    hi\n" +
 	"env.MODE        fast\n"
 
@@ -112,7 +113,7 @@ func TestConfigShow(t *testing.T) {
 	}
 	want := map[string]any{"memory_mb": 256.0, "cpu_milli": 0.0, "timeout": "30s", "idle_timeout": "30s",
 		"pause_timeout": "5m0s", "concurrency": 1.0, "min_instances": 0.0, "max_instances": 10.0, "queue": 100.0,
-		"env": map[string]any{"GREETING": "hi", "MODE": "fast"}}
+		"public": false, "env": map[string]any{"GREETING": "hi", "MODE": "fast"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("json = %v, want %v", got, want)
 	}
@@ -159,7 +160,7 @@ func TestConfigBadInput(t *testing.T) {
 		{"no equals", []string{"max_instances"},
 			`"max_instances" is not a setting: write KEY=VALUE, such as max_instances=5 or env.GREETING=hi`},
 		{"unknown key", []string{"replicas=3"},
-			`unknown setting "replicas": use one of memory_mb, cpu_milli, timeout, idle_timeout, pause_timeout, concurrency, min_instances, max_instances, queue, env.KEY`},
+			`unknown setting "replicas": use one of memory_mb, cpu_milli, timeout, idle_timeout, pause_timeout, concurrency, min_instances, max_instances, queue, public, env.KEY`},
 		{"func.yaml name", []string{"memory=512"}, `unknown setting "memory" (did you mean memory_mb?): use one of memory_mb,`},
 		{"bad number", []string{"max_instances=five"}, `max_instances: "five" is not a whole number: use a value such as max_instances=5`},
 		{"fractional number", []string{"memory_mb=1.5"}, `memory_mb: "1.5" is not a whole number: use a value such as memory_mb=256`},

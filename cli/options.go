@@ -24,8 +24,15 @@ type Options struct {
 	// Stdin is read by invoke as the request body when it is not a terminal. An *os.File is
 	// checked with Stat; any other non-nil reader counts as piped input.
 	Stdin io.Reader
-	// Getenv reads the environment (HEARTH_API). Nil means an empty environment.
+	// Getenv reads the environment (HEARTH_API, HEARTH_TOKEN, HEARTH_DATA_DIR). Nil means an
+	// empty environment.
 	Getenv func(key string) string
+	// HomeDir is the user's home directory, where a local server keeps its admin token
+	// (~/.hearth/admin-token); empty means none.
+	HomeDir string
+	// ConfigDir is the user's config directory (os.UserConfigDir), where hearth login saves
+	// tokens (hearth/credentials.json); empty means none.
+	ConfigDir string
 	// Version is the CLI's own version, shown by "hearth version".
 	Version string
 	// Dir is the directory relative paths (init's NAME, deploy's --dir, invoke's --file) are

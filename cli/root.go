@@ -25,8 +25,11 @@ Write a handler, deploy it, and call it over HTTP:
   cd hello && hearth deploy
   hearth invoke hello -d '{"name":"world"}'
 
-The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + `);
---api overrides it for one command.`,
+The client commands talk to the server at $HEARTH_API (default: the server of the last
+hearth login, else ` + DefaultAPI + `); --api overrides it for one command. They send the
+token in $HEARTH_TOKEN, else the one hearth login saved for that server, else, for a server
+on this machine, the admin token it wrote at its first start ($HEARTH_DATA_DIR/admin-token,
+default ~/.hearth/admin-token).`,
 		Version: a.opts.Version,
 		// Execute prints errors (and usage only when the arguments were wrong), so cobra
 		// must print neither.
@@ -60,6 +63,9 @@ The client commands talk to the server at $HEARTH_API (default ` + DefaultAPI + 
 		a.deleteCmd(),
 		a.versionCmd(),
 		a.runtimesCmd(),
+		a.tokenCmd(),
+		a.loginCmd(),
+		a.logoutCmd(),
 	)
 	return root
 }
@@ -89,25 +95,40 @@ func (r *remote) addFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.api, "api", "", "hearth server URL (default $HEARTH_API, else "+DefaultAPI+")")
 }
 
-// client returns an API client for the server chosen by --api, else HEARTH_API, else
-// DefaultAPI.
+// client returns an API client for the server chosen by --api, else HEARTH_API, else the
+// server of the last hearth login, else DefaultAPI, with the token for it (see token).
 func (a *app) client(r remote, extra ...client.Option) (*client.Client, error) {
+	creds, err := a.loadCredentials()
+	if err != nil {
+		return nil, err
+	}
 	u, source := r.api, "--api"
 	if u == "" {
 		u, source = a.opts.Getenv("HEARTH_API"), "HEARTH_API"
 	}
 	if u == "" {
+		u, source = creds.Current, "the server of hearth login"
+	}
+	if u == "" {
 		u, source = DefaultAPI, "the default server URL"
 	}
-	var opts []client.Option
-	if a.opts.HTTPClient != nil {
-		opts = append(opts, client.WithHTTPClient(a.opts.HTTPClient))
+	if tok, _ := a.token(u, creds); tok != "" {
+		extra = append([]client.Option{client.WithToken(tok)}, extra...)
 	}
-	c, err := client.New(u, append(opts, extra...)...)
+	c, err := client.New(u, a.clientOpts(extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	return c, nil
+}
+
+// clientOpts returns the options every API client of the CLI gets, then extra.
+func (a *app) clientOpts(extra ...client.Option) []client.Option {
+	var opts []client.Option
+	if a.opts.HTTPClient != nil {
+		opts = append(opts, client.WithHTTPClient(a.opts.HTTPClient))
+	}
+	return append(opts, extra...)
 }
 
 // rootArgs rejects an unknown command. Cobra's own check does the same but returns an error

@@ -38,10 +38,24 @@ func invokeAsync(t *testing.T, s *server, name string, args ...string) string {
 	return id
 }
 
+// invokeRaw sends body to the function with the server's token and returns the status.
+func invokeRaw(t *testing.T, s *server, pathAndQuery, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/invoke/"+pathAndQuery, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := s.do(t, req)
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
 // TestAsyncCall: an async call is accepted at once, runs, and its result is fetched; its
 // callback arrives; `hearth calls` lists it beside sync calls with the right statuses.
 func TestAsyncCall(t *testing.T) {
-	s := startServer(t, serverOpts{})
+	// The callback target listens on loopback, which a server refuses by default.
+	s := startServer(t, serverOpts{extraArgs: []string{"--callback-allow-private"}})
 	dir := s.newFunction(t, "later")
 	writeHandler(t, dir, []string{"io"}, `	if r.URL.Query().Get("fail") != "" {
 		panic("asked to fail")
@@ -79,14 +93,10 @@ func TestAsyncCall(t *testing.T) {
 		t.Fatalf("no callback within 30 s")
 	}
 
-	if st, _, _ := call(t, s, "later", "sync"); st != http.StatusOK {
+	if st := invokeRaw(t, s, "later", "sync"); st != http.StatusOK {
 		t.Fatalf("sync call: %d", st)
 	}
-	resp, err := http.Post(s.URL+"/invoke/later?fail=1", "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	invokeRaw(t, s, "later?fail=1", "")
 
 	// Sync records are written off the hot path, within a moment.
 	var list api.CallList
@@ -116,6 +126,45 @@ func TestAsyncCall(t *testing.T) {
 	table := s.must(t, dir, "calls", "later").stdout
 	if !strings.Contains(table, id) || !strings.Contains(table, "failed") {
 		t.Fatalf("hearth calls does not show the calls:\n%s", table)
+	}
+}
+
+// TestAsyncCallbackToLoopbackRefused: a server run without --callback-allow-private refuses an
+// async call whose callback is on loopback, with a 400 that says why and names the flag, and
+// queues nothing.
+func TestAsyncCallbackToLoopbackRefused(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	dir := s.newFunction(t, "guarded")
+	writeHandler(t, dir, nil, `	w.Write([]byte("ran"))`)
+	s.must(t, dir, "deploy")
+
+	for _, target := range []string{"http://127.0.0.1:9/done", "http://localhost:9/done", "http://[::1]:9/done", "http://169.254.169.254/latest/meta-data/"} {
+		req, err := http.NewRequest(http.MethodPost, s.URL+"/invoke/guarded", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(api.HeaderAsync, "true")
+		req.Header.Set(api.HeaderCallbackURL, target)
+		resp := s.do(t, req)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("callback %s: status %d, want 400: %s", target, resp.StatusCode, b)
+		}
+		e := errorOf(t, string(b))
+		if e.Code != api.CodeInvalid || !strings.Contains(e.Message, "--callback-allow-private") {
+			t.Fatalf("callback %s: error %+v, want invalid naming --callback-allow-private", target, e)
+		}
+	}
+	var list api.CallList
+	out := s.must(t, dir, "calls", "guarded", "-o", "json")
+	if err := json.Unmarshal([]byte(out.stdout), &list); err != nil {
+		t.Fatalf("calls -o json: %v\n%s", err, out.stdout)
+	}
+	for _, c := range list.Items {
+		if c.Async {
+			t.Fatalf("a refused async call was queued: %+v", c)
+		}
 	}
 }
 
@@ -192,7 +241,10 @@ func (h *hitCounter) count(id string) int {
 func TestAsyncCallsSurviveKill(t *testing.T) {
 	counter := newHitCounter(t)
 	dataDir := t.TempDir()
-	s1 := startServer(t, serverOpts{dataDir: dataDir})
+	// The function reports to the counter on the host, which instances on hearth's own network
+	// cannot reach: these servers put them on Docker's default bridge and open the host to them.
+	reach := []string{"--instance-network", "bridge", "--instances-reach-host"}
+	s1 := startServer(t, serverOpts{dataDir: dataDir, extraArgs: reach})
 	dir := s1.newFunction(t, "durable")
 	writeHandler(t, dir, []string{"os", "strings", "time"}, `	id := r.Header.Get("Hearth-Call-Id")
 	resp, err := http.Post("http://"+os.Getenv("COUNTER")+"/hit", "text/plain", strings.NewReader(id))
@@ -229,7 +281,7 @@ func TestAsyncCallsSurviveKill(t *testing.T) {
 	}
 	<-s1.done // the harness's cleanup then sees it stopped; s2 removes what it left behind
 
-	s2 := startServer(t, serverOpts{dataDir: dataDir})
+	s2 := startServer(t, serverOpts{dataDir: dataDir, extraArgs: reach})
 	eventually(t, "every async call to succeed after the restart", func() bool {
 		for _, id := range ids {
 			if getCall(t, s2, id).Status != api.CallSucceeded {

@@ -20,7 +20,7 @@ import (
 // call invokes a function over plain HTTP and returns status, body and the answering instance.
 func call(t *testing.T, s *server, name, body string) (int, string, string) {
 	t.Helper()
-	resp, err := http.Post(s.URL+"/invoke/"+name, "text/plain", strings.NewReader(body))
+	resp, err := s.post("/invoke/"+name, "text/plain", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestErrors(t *testing.T) {
 
 	t.Run("BodyOverLimit", func(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), 11<<20) // the server's default limit is 10 MiB
-		resp, err := http.Post(s.URL+"/invoke/crashy", "application/octet-stream", bytes.NewReader(big))
+		resp, err := s.post("/invoke/crashy", "application/octet-stream", bytes.NewReader(big))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestErrors(t *testing.T) {
 		s.must(t, dir, "deploy")
 		_, _, first := call(t, s, "sleepy", "")
 		began := time.Now()
-		resp, err := http.Get(s.URL + "/invoke/sleepy?sleep=1")
+		resp, err := s.get("/invoke/sleepy?sleep=1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestDockerUnreachable(t *testing.T) {
 	if !strings.Contains(s.logs(), "not reachable") {
 		t.Fatalf("the server did not say at start that Docker is unreachable:\n%s", s.logs())
 	}
-	resp, err := http.Get(s.URL + "/v1/info")
+	resp, err := s.get("/v1/info")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestDockerUnreachable(t *testing.T) {
 	if err := buildctx.PackDir(&archive, dir); err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Post(s.URL+"/v1/functions/nodocker/versions", "application/gzip", &archive)
+	resp, err = s.post("/v1/functions/nodocker/versions", "application/gzip", &archive)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,10 @@ type serverOpts struct {
 	extraArgs []string
 	// dataDir, when set, is used instead of a new temp dir: a restart on the same store.
 	dataDir string
+	// https says that extraArgs make the server serve HTTPS (--tls-cert, --tls-key).
+	https bool
+	// addr, when set, is the listen address instead of a free loopback port.
+	addr string
 }
 
 // startServer runs a server for the test and stops it at cleanup, checking then that it left no
@@ -63,7 +68,10 @@ func startServer(t *testing.T, opts serverOpts) *server {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	addr := freeAddr(t)
+	addr := opts.addr
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	args := append([]string{"server", "--dev", "--addr", addr, "--data-dir", dataDir}, opts.extraArgs...)
 	cmd := exec.Command(bin, args...)
 	// A temp dir of the test's own: what the server and its driver plugin leave in TMPDIR when
@@ -75,12 +83,17 @@ func startServer(t *testing.T, opts serverOpts) *server {
 		t.Fatal(err)
 	}
 	s := &server{URL: "http://" + addr, dataDir: dataDir, cmd: cmd, log: logs, done: make(chan error, 1)}
+	// The probe only asks whether the server answers; the TLS test checks its certificate.
+	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if opts.https {
+		s.URL = "https://" + addr
+	}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(func() { s.stop(t) })
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := probe.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			break
@@ -280,22 +293,6 @@ func functionImage(t *testing.T, s *server, dir, name string) string {
 	return fn.Version.Image
 }
 
-// postAs sends body to url with the given content type and returns the status and the whole
-// answer.
-func postAs(t *testing.T, contentType, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, contentType, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // writeFile writes data to the slash-separated path rel under dir, making its folders.
 func writeFile(t *testing.T, dir, rel, data string) {
 	t.Helper()
@@ -341,4 +338,46 @@ func (s *server) do(t *testing.T, req *http.Request) *http.Response {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	return resp
+}
+
+// request sends method path (on the server) with the server's admin token, as the CLI on the
+// server's machine would: the tests of what functions do are not about tokens (auth_test.go is).
+func (s *server) request(method, path, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, s.URL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.dataDir, "admin-token")); err == nil {
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// get is http.Get of a path on the server, with the admin token.
+func (s *server) get(path string) (*http.Response, error) {
+	return s.request(http.MethodGet, path, "", nil)
+}
+
+// post is http.Post of a path on the server, with the admin token.
+func (s *server) post(path, contentType string, body io.Reader) (*http.Response, error) {
+	return s.request(http.MethodPost, path, contentType, body)
+}
+
+// postAs sends body to path on the server with the given content type and the admin token, and
+// returns the status and the whole answer.
+func (s *server) postAs(t *testing.T, contentType, path, body string) (int, string) {
+	t.Helper()
+	resp, err := s.post(path, contentType, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }

@@ -30,7 +30,7 @@ func TestLogs(t *testing.T) {
 	s.must(t, dir, "deploy")
 
 	follow := exec.Command(hearthBin(t), "logs", "-f", "logger")
-	follow.Env = append(os.Environ(), "HEARTH_API="+s.URL)
+	follow.Env = append(os.Environ(), "HEARTH_API="+s.URL, "HEARTH_TOKEN="+s.adminToken(t))
 	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	follow.Stdout, follow.Stderr = out, errOut
 	if err := follow.Start(); err != nil {
@@ -48,7 +48,7 @@ func TestLogs(t *testing.T) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	nonce := hex.EncodeToString(b)
-	resp, err := http.Get(s.URL + "/invoke/logger?n=" + nonce)
+	resp, err := s.get("/invoke/logger?n=" + nonce)
 	if err != nil {
 		t.Fatal(err)
 	}

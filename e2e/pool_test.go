@@ -42,7 +42,7 @@ func TestRolloutFailsNoCallInFlight(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		resp, err := http.Get(s.URL + "/invoke/roll?slow=1")
+		resp, err := s.get("/invoke/roll?slow=1")
 		if err != nil {
 			slowBody = err.Error()
 			return

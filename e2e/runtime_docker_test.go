@@ -31,7 +31,7 @@ func TestRuntime_Docker(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	resp, err := http.Post(s.URL+"/invoke/"+name, "application/json", nil)
+	resp, err := s.post("/invoke/"+name, "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

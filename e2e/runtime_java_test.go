@@ -37,7 +37,7 @@ func TestRuntime_Java(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
 
@@ -68,7 +68,7 @@ func TestRuntime_Java(t *testing.T) {
 	writeFile(t, dir, "src/com/example/Greeter.java", greeter)
 	setFuncYAML(t, dir, "handler", "com.example.Greeter")
 	s.must(t, dir, "deploy")
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler com.example.Greeter: %d %q", status, body)
 	}
 
@@ -85,7 +85,7 @@ func TestRuntime_Java(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "pom.xml builds are not supported yet: put the dependency jars in lib/") {
 		t.Fatalf("deploy with a pom.xml: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after the failed deploys: %d %q", status, body)
 	}
 }
@@ -156,7 +156,7 @@ public class Handler implements hearth.Handler {
 }
 `)
 	dep := s.must(t, dir, "deploy")
-	status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "Ada")
+	status, body := s.postAs(t, "text/plain", "/invoke/"+name, "Ada")
 	var got struct{ Text, From string }
 	if err := json.Unmarshal([]byte(body), &got); err != nil || status != http.StatusOK {
 		t.Fatalf("call = %d %q (%v)\ndeploy output:\n%s", status, body, err, dep.stdout+dep.stderr)

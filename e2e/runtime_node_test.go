@@ -49,10 +49,10 @@ func TestRuntime_Node(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, ""); status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "not json"); status != http.StatusBadRequest {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, "not json"); status != http.StatusBadRequest {
 		t.Fatalf("call with a body that is not JSON = %d %q, want 400", status, body)
 	}
 
@@ -85,7 +85,7 @@ func TestRuntime_Node(t *testing.T) {
 	}
 	setFuncYAML(t, dir, "handler", "app.js:greet")
 	s.must(t, dir, "deploy")
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler app.js:greet: %d %q", status, body)
 	}
 
@@ -96,7 +96,7 @@ func TestRuntime_Node(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "handler index.js: no file index.js in the function's folder") {
 		t.Fatalf("deploy with a wrong handler: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after a failed deploy: %d %q", status, body)
 	}
 }
@@ -159,7 +159,7 @@ module.exports = async (req) => ({
 	})
 	check := func(step string, dep result) {
 		t.Helper()
-		status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "42")
+		status, body := s.postAs(t, "text/plain", "/invoke/"+name, "42")
 		var got struct {
 			Input, From, Version string
 			IsNumber             bool
@@ -170,7 +170,7 @@ module.exports = async (req) => ({
 		if got.Input != "42" || !got.IsNumber || got.From != "/function/node_modules/is-number/index.js" || got.Version != "7.0.0" {
 			t.Fatalf("%s: call = %s, want is-number 7.0.0 from /function/node_modules", step, body)
 		}
-		if _, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "abc"); !strings.Contains(body, `"isNumber":false`) {
+		if _, body := s.postAs(t, "text/plain", "/invoke/"+name, "abc"); !strings.Contains(body, `"isNumber":false`) {
 			t.Fatalf("%s: call with abc = %s", step, body)
 		}
 	}
@@ -223,7 +223,7 @@ module.exports = async (req) => ({
 	if strings.Contains(dep.stdout+dep.stderr, "RUN npm") {
 		t.Fatalf("the build ran npm with node_modules uploaded:\n%s", dep.stdout+dep.stderr)
 	}
-	if status, body := postAs(t, "text/plain", s.URL+"/invoke/"+name, "42"); status != http.StatusOK ||
+	if status, body := s.postAs(t, "text/plain", "/invoke/"+name, "42"); status != http.StatusOK ||
 		!strings.Contains(body, `"isNumber":true`) || !strings.Contains(body, `"version":"7.0.0-vendored"`) {
 		t.Fatalf("vendored: call = %d %s", status, body)
 	}

@@ -41,7 +41,7 @@ func TestRuntime_Python(t *testing.T) {
 	if !strings.Contains(inv.stdout, "Hello, Ada!") {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
-	status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, "")
+	status, body := s.postAs(t, "application/json", "/invoke/"+name, "")
 	if status != http.StatusOK || body != "Hello, world!" {
 		t.Fatalf("call with no body = %d %q, want 200 \"Hello, world!\"", status, body)
 	}
@@ -72,7 +72,7 @@ func TestRuntime_Python(t *testing.T) {
 	}
 	setFuncYAML(t, dir, "handler", "app.greet")
 	s.must(t, dir, "deploy")
-	if status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "application/json", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("with handler app.greet: %d %q", status, body)
 	}
 
@@ -83,7 +83,7 @@ func TestRuntime_Python(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "app.py defines no 'handle' at its top level") {
 		t.Fatalf("deploy with a wrong handler: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	if status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
+	if status, body := s.postAs(t, "application/json", "/invoke/"+name, `{"name":"Ada"}`); status != http.StatusOK || body != "Howdy, Ada!" {
 		t.Fatalf("after a failed deploy: %d %q", status, body)
 	}
 }
@@ -137,7 +137,7 @@ def handle(req, ctx):
 		}
 	}
 	dep := s.must(t, dir, "deploy")
-	status, body := postAs(t, "application/json", s.URL+"/invoke/"+name, `{"name":"Ada"}`)
+	status, body := s.postAs(t, "application/json", "/invoke/"+name, `{"name":"Ada"}`)
 	var got struct {
 		Text string
 		From []string

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,14 +34,13 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("invoke printed %q, want the scaffold's greeting", inv.stdout)
 	}
 
-	resp, err := http.Post(s.URL+"/invoke/hello", "application/json", strings.NewReader(`{"name":"Ada"}`))
-	if err != nil {
-		t.Fatal(err)
+	// Over plain HTTP, as the README shows: with a token that may call hello only.
+	tok := createToken(t, s, "--role", "invoker", "--function", "hello")
+	if status, body := raw(t, s, "POST", "/invoke/hello", tok, "", `{"name":"Ada"}`); status != http.StatusOK || !strings.Contains(body, "Hello, Ada!") {
+		t.Fatalf("plain HTTP call with an invoker token: %d %q", status, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hello, Ada!") {
-		t.Fatalf("plain HTTP call: %d %q", resp.StatusCode, body)
+	if status, _ := raw(t, s, "POST", "/invoke/hello", "", "", `{"name":"Ada"}`); status != http.StatusUnauthorized {
+		t.Fatalf("plain HTTP call of a private function without a token: %d, want 401", status)
 	}
 
 	// Edit the handler: the greeting changes, and the redeploy builds a new version.
@@ -92,6 +90,20 @@ func TestWalkthrough(t *testing.T) {
 	}
 	if got.Version.Spec.Runtime != "go" || !strings.HasPrefix(got.Version.Image, "hearth/hello:") {
 		t.Fatalf("inspect: runtime %q image %q", got.Version.Spec.Runtime, got.Version.Image)
+	}
+
+	// public: true lets anyone call it, no token.
+	f, err := os.OpenFile(filepath.Join(dir, "func.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("public: true\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s.must(t, dir, "deploy")
+	if status, body := raw(t, s, "POST", "/invoke/hello", "", "", `{"name":"Ada"}`); status != http.StatusOK || !strings.Contains(body, "Howdy, Ada!") {
+		t.Fatalf("plain HTTP call of a public function without a token: %d %q", status, body)
 	}
 
 	s.must(t, dir, "delete", "hello")

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 // poolOf reads a function's pool from the API.
 func poolOf(t *testing.T, s *server, name string) api.PoolStatus {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/v1/functions/" + name)
+	resp, err := s.get("/v1/functions/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +59,7 @@ func dockerPaused(t *testing.T, container string) bool {
 // metric returns the value of one sample line of /metrics, or "" when it is absent.
 func metric(t *testing.T, s *server, sample string) string {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/metrics")
+	resp, err := s.get("/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +145,21 @@ func TestMinInstancesKeptWarm(t *testing.T) {
 		p := poolOf(t, s, "ember")
 		return len(p.Instances) == 1 && p.Instances[0].State == "ready"
 	})
-	time.Sleep(3 * time.Second) // three idle_timeouts
+	// A control instead of a sleep: a function with the same idle_timeout, called after ember's
+	// instance was ready. The pass of the idle policy that pauses it judges ember's instance,
+	// idle for longer, as well: from then on, ember's would be pausing or paused were it not
+	// kept warm.
+	ash := echoFunction(t, s, "ash", map[string]string{"idle_timeout": "1s"})
+	s.must(t, ash, "deploy")
+	s.mustInvoke(t, "ash", "")
+	eventually(t, "the control function's idle instance to be paused", func() bool {
+		p := poolOf(t, s, "ash")
+		return len(p.Instances) == 1 && p.Instances[0].State == "paused"
+	})
+	p := poolOf(t, s, "ember")
 	ids := containersOf(t, "ember")
-	if len(ids) != 1 || dockerPaused(t, ids[0]) {
-		t.Fatalf("want 1 running container kept warm, have %v", ids)
+	if len(p.Instances) != 1 || p.Instances[0].State != "ready" || len(ids) != 1 || dockerPaused(t, ids[0]) {
+		t.Fatalf("want 1 running instance kept warm past idle_timeout, have %+v (containers %v)", p.Instances, ids)
 	}
 }
 
@@ -171,33 +181,37 @@ func slowFunction(t *testing.T, s *server, name string, ms int, settings map[str
 func TestBurstRespectsMaxInstances(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	slowFunction(t, s, "burst", 300, map[string]string{"max_instances": "2"})
-	var wg sync.WaitGroup
-	statuses := make([]int, 8)
-	for i := range statuses {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i], _, _ = call(t, s, "burst", "")
-		}()
+	since := time.Now()
+	// The calls report back to the test's goroutine, the only one that may fail the test.
+	answers := make(chan string, 8) // "" for a 200, else what came instead
+	for range 8 {
+		go func() { answers <- callStatus(s, "burst", http.StatusOK) }()
 	}
-	most := 0
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	for running := true; running; {
-		select {
-		case <-done:
-			running = false
-		case <-time.After(50 * time.Millisecond):
-			most = max(most, len(containersOf(t, "burst")))
+	for range 8 {
+		if a := <-answers; a != "" {
+			t.Fatalf("a call of the burst: %s", a)
 		}
 	}
-	for i, st := range statuses {
-		if st != http.StatusOK {
-			t.Fatalf("call %d: status %d", i, st)
-		}
+	// The engine's own record of the burst, rather than samples of `docker ps` that a short-lived
+	// container could slip between: the most containers of the function running at once.
+	out, err := exec.Command("docker", "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(time.Now().Unix()+1),
+		"--filter", "type=container", "--filter", "label=hearth.node="+s.nodeID(t), "--filter", "label=hearth.function=burst",
+		"--format", "{{.Action}}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker events: %v: %s", err, out)
 	}
-	if most > 2 || len(containersOf(t, "burst")) > 2 {
-		t.Fatalf("saw %d containers, want at most max_instances = 2", most)
+	running, most := 0, 0
+	for _, action := range strings.Fields(string(out)) {
+		switch action {
+		case "start":
+			running++
+		case "die":
+			running--
+		}
+		most = max(most, running)
+	}
+	if most == 0 || most > 2 {
+		t.Fatalf("at most %d containers ran at once, want 1 or 2 (max_instances = 2); events: %s", most, out)
 	}
 }
 
@@ -206,23 +220,16 @@ func TestBurstRespectsMaxInstances(t *testing.T) {
 func TestQueueFullAnswers503(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	slowFunction(t, s, "narrow", 3000, map[string]string{"max_instances": "1", "queue": "1"})
-	mustCallStatus := func(want int) {
-		if st, body, _ := call(t, s, "narrow", ""); st != want {
-			t.Errorf("call: %d %s, want %d", st, body, want)
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); mustCallStatus(http.StatusOK) }()
+	answers := make(chan string, 2) // "" for a 200, else what came instead
+	go func() { answers <- callStatus(s, "narrow", http.StatusOK) }()
 	eventually(t, "the first call in flight", func() bool {
 		p := poolOf(t, s, "narrow")
 		return len(p.Instances) == 1 && p.Instances[0].InFlight == 1
 	})
-	wg.Add(1)
-	go func() { defer wg.Done(); mustCallStatus(http.StatusOK) }()
+	go func() { answers <- callStatus(s, "narrow", http.StatusOK) }()
 	eventually(t, "the second call queued", func() bool { return metric(t, s, `hearth_queue_depth{function="narrow"}`) == "1" })
 
-	resp, err := http.Post(s.URL+"/invoke/narrow", "text/plain", nil)
+	resp, err := s.post("/invoke/narrow", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +241,26 @@ func TestQueueFullAnswers503(t *testing.T) {
 	if e := errorOf(t, string(b)); !strings.Contains(e.Message, "queue") {
 		t.Fatalf("the 503 does not say the queue is full: %+v", e)
 	}
-	wg.Wait()
+	for range 2 {
+		if a := <-answers; a != "" {
+			t.Errorf("a call that took the slot or the queue: %s", a)
+		}
+	}
+}
+
+// callStatus calls function and returns "" when it answers want, else what it got. It never
+// fails the test, so goroutines other than the test's may use it.
+func callStatus(s *server, function string, want int) string {
+	resp, err := s.post("/invoke/"+function, "text/plain", nil)
+	if err != nil {
+		return err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Sprintf("%d %s, want %d", resp.StatusCode, b, want)
+	}
+	return ""
 }
 
 // TestKilledContainerReplaced: a container killed behind hearth's back is noticed and replaced,

@@ -36,6 +36,9 @@ type BuildData struct {
 	Module string
 	// Vendor is true when the function vendors its dependencies (a vendor/ folder).
 	Vendor bool
+	// Server is the identity of the server the image is built for (Source.Server); the build
+	// stage carries it as the hearth.server label, so that the server can remove what it made.
+	Server string
 
 	src fs.FS // the function's source, for Has
 }
@@ -63,6 +66,9 @@ type Source struct {
 	// BuildImage and RunImage override the manifest's images when not empty (operator settings).
 	BuildImage string
 	RunImage   string
+	// Server is the identity of the server the image is built for (its node id); empty for none.
+	// It must be a valid label value without spaces or quotes (the builder checks it).
+	Server string
 }
 
 // File is one rendered file for the build context. Path is slash-separated and relative.
@@ -84,7 +90,7 @@ func (r Runtime) Prepare(function string, src fs.FS) (BuildData, error) {
 // function's developer.
 func (r Runtime) PrepareSource(s Source) (BuildData, error) {
 	d := BuildData{Function: s.Function, BuildImage: r.BuildImage, RunImage: r.RunImage, ShimDir: r.ShimDir,
-		Handler: r.DefaultHandler, CABundle: s.CABundle, src: s.FS}
+		Handler: r.DefaultHandler, CABundle: s.CABundle, Server: s.Server, src: s.FS}
 	if s.Handler != "" {
 		d.Handler = s.Handler
 	}

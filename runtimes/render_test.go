@@ -101,6 +101,7 @@ func TestRenderGo(t *testing.T) {
 			`RUN ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/hearth-function", "./hearthmain"]`,
 			"FROM scratch",
 			"ENV PORT=8080",
+			"USER 65534:65534",
 			`ENTRYPOINT ["/function"]`,
 		} {
 			if !strings.Contains(df, want) {

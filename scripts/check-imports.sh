@@ -34,8 +34,9 @@ for rule in "${rules[@]}"; do
   done <<<"$list"
 done
 
-# The shared leaves import only the standard library (api may use runtimes/contract).
-for leaf in api agent/instance runtimes/contract; do
+# The shared leaves, and the outbound address policy, import only the standard library (api may
+# use runtimes/contract).
+for leaf in api agent/instance runtimes/contract scheduler/outbound; do
   for imp in $(go list -f '{{join .Imports " "}}' "./$leaf"); do
     case $imp in
       *.*/*) [[ $leaf == api && $imp == $mod/runtimes/contract ]] || { echo "check-imports: $mod/$leaf imports $imp (stdlib only)"; fail=1; } ;;

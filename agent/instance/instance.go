@@ -40,7 +40,36 @@ type Spec struct {
 	Port      int               `json:"port"`
 	Resources Resources         `json:"resources"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Security is how the instance is confined. Its zero value is the hardened default.
+	Security Security `json:"security"`
 }
+
+// Security is how an instance is confined: what its process may do and reach. Every zero field
+// is the strictest setting (or the driver's default bound); a function relaxes one in func.yaml.
+// docs/operator/security.md says what each one stops.
+type Security struct {
+	// User is who the process runs as: empty for the image's own user unless that is root, and
+	// an unprivileged uid (65534:65534) otherwise; "root" for uid 0; or a numeric "UID[:GID]".
+	User string `json:"user,omitempty"`
+	// WritableRoot leaves the root filesystem writable; otherwise it is read-only and only a
+	// tmpfs at /tmp can be written.
+	WritableRoot bool `json:"writable_root,omitempty"`
+	// TmpSizeMB is the size of the tmpfs at /tmp (0: the driver's default, 64).
+	TmpSizeMB int64 `json:"tmp_size_mb,omitempty"`
+	// PidsLimit bounds the processes and threads of the instance (0: the driver's default, 512).
+	PidsLimit int `json:"pids_limit,omitempty"`
+	// NoFile is the limit on open file descriptors (0: the driver's default, 4096).
+	NoFile int `json:"nofile,omitempty"`
+	// CapAdd are the Linux capabilities kept, by name without "CAP_"; every other one is
+	// dropped. Only a root process gets them.
+	CapAdd []string `json:"cap_add,omitempty"`
+	// Network is "" for the node's instance network (outbound traffic allowed) or NetworkNone:
+	// reachable from the node, able to reach nothing.
+	Network string `json:"network,omitempty"`
+}
+
+// NetworkNone is the Security.Network of an instance that may open no connection anywhere.
+const NetworkNone = "none"
 
 // Instance is a started instance as the driver reports it.
 type Instance struct {

@@ -23,6 +23,8 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	timeout time.Duration
+	// token is sent as "Authorization: Bearer <token>" with every request; "" sends none.
+	token string
 }
 
 // Option configures a Client.
@@ -42,6 +44,12 @@ func WithHTTPClient(hc *http.Client) Option {
 // Invoke). Zero leaves only the caller's context in charge.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) { c.timeout = d }
+}
+
+// WithToken makes the Client send token ("hth_...") with every request, as
+// "Authorization: Bearer <token>".
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = strings.TrimSpace(token) }
 }
 
 // New returns a Client for the server at baseURL ("http://host:port", optionally with a path
@@ -92,6 +100,9 @@ func (c *Client) InvokeURL(name string) string {
 
 // send performs req and turns "no answer at all" into an *UnreachableError.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.token != "" && req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var op *net.OpError

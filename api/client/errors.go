@@ -44,6 +44,12 @@ var (
 	ErrHandler = errors.New("handler error")
 	// ErrInstanceFailed means the instance serving a call died or could not start (502).
 	ErrInstanceFailed = errors.New("instance failed")
+	// ErrUnauthorized means the request carried no token, or one the server does not accept
+	// (unknown, revoked, expired) (401).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden means the token's role or function scope does not allow the request, or the
+	// server refused a cross-site request (403).
+	ErrForbidden = errors.New("forbidden")
 	// ErrServer means any other 5xx answer.
 	ErrServer = errors.New("server error")
 	// ErrUnreachable means no HTTP answer came back at all: the connection was refused, the
@@ -69,6 +75,8 @@ var codeSentinels = map[string][]error{
 	api.CodeHandlerError:   {ErrHandler},
 	api.CodeInstanceFailed: {ErrInstanceFailed},
 	api.CodeInternal:       {ErrServer},
+	api.CodeUnauthorized:   {ErrUnauthorized},
+	api.CodeForbidden:      {ErrForbidden},
 }
 
 // statusSentinels maps HTTP statuses to sentinels for answers without a known code (a proxy's
@@ -81,6 +89,8 @@ var statusSentinels = map[int]error{
 	http.StatusServiceUnavailable:    ErrUnavailable,
 	http.StatusGatewayTimeout:        ErrTimeout,
 	http.StatusBadGateway:            ErrInstanceFailed,
+	http.StatusUnauthorized:          ErrUnauthorized,
+	http.StatusForbidden:             ErrForbidden,
 }
 
 // Error is an error answer from the server: a non-2xx status with its api.ErrorBody, or an

@@ -9,7 +9,8 @@
 //
 // PackDir is what the CLI uploads (a gzip-compressed tar of the function's folder, honouring
 // .hearthignore and always leaving out .git); Extract is the server's side, which refuses
-// archives that would write outside their folder or grow past a size limit.
+// archives that would write outside their folder, grow past a size limit or hold too many
+// entries. FuzzExtract (fuzz_test.go) holds it to that.
 //
 // Where to read next: ignore.go (the .hearthignore rules), builder/docker (the user of Context).
 package buildctx

@@ -54,28 +54,42 @@ func PackFS(w io.Writer, src fs.FS) error {
 	return zw.Close()
 }
 
+// DefaultMaxEntries is the usual Limits.MaxEntries: far more files than a function's source
+// has, far fewer than it takes to exhaust inodes or make a build context's walk slow.
+const DefaultMaxEntries = 10_000
+
+// Limits bound what Extract unpacks. Both must be positive.
+type Limits struct {
+	// MaxBytes bounds the uncompressed tar stream (headers included) and, separately, the
+	// bytes written to files.
+	MaxBytes int64
+	// MaxEntries bounds the archive's entries: files, folders, links and metadata headers.
+	MaxEntries int
+}
+
 // Extract unpacks a gzip-compressed tar (as PackDir writes it) into dir, which should be empty.
 // It is the server's side of an upload and trusts nothing in the archive:
 //   - an entry with an absolute path or a ".." component, a symlink pointing outside dir, or
 //     an entry other than a file, folder or symlink is an error wrapping ErrUnsafePath;
-//   - an archive whose uncompressed tar stream exceeds maxBytes is an error wrapping
-//     ErrTooLarge (checked as it is read, so a compression bomb costs at most maxBytes);
+//   - an archive whose uncompressed tar stream exceeds lim.MaxBytes, or that has more than
+//     lim.MaxEntries entries, is an error wrapping ErrTooLarge (checked as it is read, so a
+//     compression bomb costs at most MaxBytes);
 //   - input that is not a gzip-compressed tar is an error wrapping ErrInvalidArchive, as are
 //     the unsafe entries above.
 //
 // Files are written through an os.Root, so no entry can escape dir even through a symlink
 // the archive created. On error dir may hold part of the archive; the caller removes it.
-func Extract(r io.Reader, dir string, maxBytes int64) error {
-	err := extract(r, dir, maxBytes)
+func Extract(r io.Reader, dir string, lim Limits) error {
+	err := extract(r, dir, lim)
 	if errors.Is(err, ErrUnsafePath) {
 		return archiveError{err}
 	}
 	return err
 }
 
-func extract(r io.Reader, dir string, maxBytes int64) error {
-	if maxBytes <= 0 {
-		return fmt.Errorf("extract: size limit must be positive, not %d", maxBytes)
+func extract(r io.Reader, dir string, lim Limits) error {
+	if lim.MaxBytes <= 0 || lim.MaxEntries <= 0 {
+		return fmt.Errorf("extract: limits must be positive, not %d bytes and %d entries", lim.MaxBytes, lim.MaxEntries)
 	}
 	zr, err := gzip.NewReader(r)
 	if err != nil {
@@ -87,10 +101,12 @@ func extract(r io.Reader, dir string, maxBytes int64) error {
 		return err
 	}
 	defer root.Close()
-
-	tr := tar.NewReader(&limitedReader{r: zr, left: maxBytes, limit: maxBytes})
+	tr := tar.NewReader(&limitedReader{r: zr, left: lim.MaxBytes, limit: lim.MaxBytes})
+	// The stream's limit does not bound what is written: a sparse entry expands holes that
+	// take no room in the stream. written does.
+	written := &limitedReader{left: lim.MaxBytes, limit: lim.MaxBytes}
 	var links []string
-	for {
+	for entries := 1; ; entries++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -100,6 +116,9 @@ func extract(r io.Reader, dir string, maxBytes int64) error {
 				return err
 			}
 			return fmt.Errorf("%w: not a readable tar: %v", ErrInvalidArchive, err)
+		}
+		if entries > lim.MaxEntries {
+			return fmt.Errorf("%w: more than %d files, folders and links", ErrTooLarge, lim.MaxEntries)
 		}
 		if hdr.Typeflag == tar.TypeXGlobalHeader {
 			continue // metadata only, as `git archive` writes
@@ -111,10 +130,10 @@ func extract(r io.Reader, dir string, maxBytes int64) error {
 		if name == "." {
 			continue
 		}
-		if hdr.Size > maxBytes {
-			return fmt.Errorf("%w: %s is %d bytes, over the limit of %d", ErrTooLarge, name, hdr.Size, maxBytes)
+		if hdr.Size > lim.MaxBytes {
+			return fmt.Errorf("%w: %s is %d bytes, over the limit of %d", ErrTooLarge, name, hdr.Size, lim.MaxBytes)
 		}
-		if err := extractEntry(root, tr, hdr, name); err != nil {
+		if err := extractEntry(root, tr, hdr, name, written); err != nil {
 			return err
 		}
 		if hdr.Typeflag == tar.TypeSymlink {
@@ -143,7 +162,7 @@ func entryName(raw string) (string, error) {
 	return name, nil
 }
 
-func extractEntry(root *os.Root, tr *tar.Reader, hdr *tar.Header, name string) error {
+func extractEntry(root *os.Root, tr *tar.Reader, hdr *tar.Header, name string, written *limitedReader) error {
 	parent := path.Dir(name)
 	if parent != "." {
 		if err := root.MkdirAll(parent, 0o755); err != nil {
@@ -163,7 +182,8 @@ func extractEntry(root *os.Root, tr *tar.Reader, hdr *tar.Header, name string) e
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrUnsafePath, name, err)
 		}
-		_, err = io.Copy(f, tr)
+		written.r = tr
+		_, err = io.Copy(f, written)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -216,7 +236,8 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {
-		return n, fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, l.limit)
+		// The byte past the limit only shows that there is one: it is not handed on.
+		return n + int(l.left), fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, l.limit)
 	}
 	return n, err
 }

@@ -44,7 +44,7 @@ func TestPackExtractRoundTrip(t *testing.T) {
 	}
 
 	dst := t.TempDir()
-	if err := Extract(bytes.NewReader(first.Bytes()), dst, 1<<20); err != nil {
+	if err := Extract(bytes.NewReader(first.Bytes()), dst, bytesOnly(1<<20)); err != nil {
 		t.Fatalf("Extract: %v", err)
 	}
 	got := contextOf(t, os.DirFS(dst))
@@ -127,7 +127,7 @@ func TestExtractAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dst := t.TempDir()
-			if err := Extract(bytes.NewReader(archive(t, tt.entries...)), dst, 1<<20); err != nil {
+			if err := Extract(bytes.NewReader(archive(t, tt.entries...)), dst, bytesOnly(1<<20)); err != nil {
 				t.Fatalf("Extract: %v", err)
 			}
 			for _, f := range tt.files {
@@ -195,7 +195,7 @@ func TestExtractRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Extract(bytes.NewReader(tt.data(t)), t.TempDir(), tt.max)
+			err := Extract(bytes.NewReader(tt.data(t)), t.TempDir(), bytesOnly(tt.max))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Extract = %v, want %v", err, tt.want)
 			}
@@ -221,7 +221,7 @@ func TestExtractExactLimit(t *testing.T) {
 	}
 	var raw bytes.Buffer
 	raw.ReadFrom(zr)
-	if err := Extract(bytes.NewReader(data), t.TempDir(), int64(raw.Len())); err != nil {
+	if err := Extract(bytes.NewReader(data), t.TempDir(), bytesOnly(int64(raw.Len()))); err != nil {
 		t.Fatalf("an archive of exactly the limit was refused: %v", err)
 	}
 }
@@ -229,3 +229,6 @@ func TestExtractExactLimit(t *testing.T) {
 func one(e entry) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte { return archive(t, e) }
 }
+
+// bytesOnly is Limits with a byte limit and the usual entry limit.
+func bytesOnly(n int64) Limits { return Limits{MaxBytes: n, MaxEntries: DefaultMaxEntries} }

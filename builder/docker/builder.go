@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -23,9 +24,11 @@ import (
 var _ builder.Builder = (*Builder)(nil)
 
 // Labels put on every image this package builds, so that hearth's images can be listed and
-// cleaned up by owner. The keys match agent/instance's container labels.
+// cleaned up by owner. The keys match agent/instance's container labels; labelServer, on
+// function images only, names the server (Config.Owner) that made them.
 const (
 	labelOwner    = "hearth.owner"
+	labelServer   = "hearth.server"
 	labelFunction = "hearth.function"
 	labelHash     = "hearth.hash"
 	labelRuntime  = "hearth.runtime"
@@ -35,6 +38,10 @@ const (
 
 // DefaultRepository is the image repository prefix when Config.Repository is empty.
 const DefaultRepository = "hearth"
+
+// DefaultMaxBuilds is how many function builds run at once when Config.MaxBuilds is zero: a
+// build takes a core or more and much memory, and the machine also runs the functions.
+const DefaultMaxBuilds = 2
 
 // Config configures a Builder.
 type Config struct {
@@ -52,6 +59,15 @@ type Config struct {
 	// --build-ca-bundle); empty means none. New reads it once; every build context then holds
 	// it at runtimes.CABundlePath and the templates see BuildData.CABundle.
 	CABundle string
+	// Owner is the identity of the server the builder builds for (its node id). It labels
+	// every function image (hearth.server) and is part of the content hash, so that servers
+	// sharing an engine never share, or remove, each other's images; RemoveImages and
+	// FunctionsWithImages see only images with this label. Letters, digits, '.', '_' and '-'.
+	// Empty: images get no server label and RemoveImages removes nothing.
+	Owner string
+	// MaxBuilds bounds the function builds that run at once; a build beyond it waits for a
+	// slot. Zero takes DefaultMaxBuilds. Cached builds (the image exists) take no slot.
+	MaxBuilds int
 }
 
 // RuntimeImages are the operator's images for one runtime; an empty field keeps the manifest's.
@@ -65,6 +81,8 @@ type engine interface {
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, opts build.ImageBuildOptions) (build.ImageBuildResponse, error)
 	ImageImport(ctx context.Context, source image.ImportSource, ref string, opts image.ImportOptions) (io.ReadCloser, error)
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
+	ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 	Close() error
 }
 
@@ -83,7 +101,12 @@ type Builder struct {
 	repo     string
 	images   map[string]RuntimeImages
 	caBundle []byte // nil when no bundle is configured
+	owner    string
+	slots    buildSlots
 }
+
+// validOwner is what Config.Owner may hold: it goes into a Dockerfile's LABEL line unquoted.
+var validOwner = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // New returns a Builder for the engine at cfg.Host. It does not connect: the first call that
 // needs the engine does, and reports builder.ErrUnavailable if it cannot.
@@ -93,6 +116,15 @@ func New(cfg Config) (*Builder, error) {
 	}
 	if cfg.Repository == "" {
 		cfg.Repository = DefaultRepository
+	}
+	if cfg.Owner != "" && !validOwner.MatchString(cfg.Owner) {
+		return nil, fmt.Errorf("image owner %q (the server's node id): it labels images, so it may hold only letters, digits, '.', '_' and '-'", cfg.Owner)
+	}
+	if cfg.MaxBuilds < 0 {
+		return nil, fmt.Errorf("at most %d builds at once: must be 1 or more", cfg.MaxBuilds)
+	}
+	if cfg.MaxBuilds == 0 {
+		cfg.MaxBuilds = DefaultMaxBuilds
 	}
 	cat := cfg.Catalog
 	if cat == nil {
@@ -115,7 +147,7 @@ func New(cfg Config) (*Builder, error) {
 		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
 	}
 	return &Builder{api: api, catalog: cat, host: cfg.Host, repo: strings.TrimSuffix(cfg.Repository, "/"),
-		images: cfg.Images, caBundle: bundle}, nil
+		images: cfg.Images, caBundle: bundle, owner: cfg.Owner, slots: newBuildSlots(cfg.MaxBuilds)}, nil
 }
 
 // Close releases the Docker client's connections.
@@ -137,7 +169,7 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 	}
 	over := b.images[rt.Name]
 	src := runtimes.Source{Function: req.Function, Handler: req.Handler, FS: req.Source,
-		CABundle: b.caBundle != nil, BuildImage: over.Build, RunImage: over.Run}
+		CABundle: b.caBundle != nil, BuildImage: over.Build, RunImage: over.Run, Server: b.owner}
 	bc, data, err := assemble(rt, src, b.caBundle)
 	if err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
@@ -156,6 +188,18 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 	if err := b.checkBaseImages(ctx, rt.Name, data.BuildImage, data.RunImage); err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
 	}
+	release, err := b.slots.acquire(ctx, req.Progress)
+	if err != nil {
+		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
+	}
+	defer release()
+	// A build of the same source may have finished while this one waited.
+	if exists, err := b.imageExists(ctx, res.Image); err != nil {
+		return builder.Result{}, err
+	} else if exists {
+		res.Cached = true
+		return res, nil
+	}
 
 	opts := build.ImageBuildOptions{
 		Tags:        []string{res.Image},
@@ -170,6 +214,9 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 			labelRuntime:  rt.Name,
 			labelRole:     "function",
 		},
+	}
+	if b.owner != "" {
+		opts.Labels[labelServer] = b.owner
 	}
 	if err := b.runBuild(ctx, bc.WriteTar, opts, req.Progress); err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
@@ -235,6 +282,10 @@ func assemble(rt runtimes.Runtime, src runtimes.Source, caBundle []byte) (*build
 	bc.SetMeta("runtime.build_image", data.BuildImage)
 	bc.SetMeta("runtime.run_image", data.RunImage)
 	bc.SetMeta("runtime.handler", data.Handler)
+	if src.Server != "" {
+		// Another server's build of the same source gets another tag: each removes its own.
+		bc.SetMeta("server", src.Server)
+	}
 	return bc, data, nil
 }
 

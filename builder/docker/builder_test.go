@@ -37,6 +37,15 @@ type fakeEngine struct {
 	builds   []build.ImageBuildOptions
 	contexts [][]byte
 	imports  []fakeImport
+	// listed are the images ImageList reports (filtered by label); removeErr, by reference,
+	// fails ImageRemove; removed are the references removed (remove_test.go).
+	listed    []image.Summary
+	removeErr map[string]error
+	removed   []string
+	// buildGate, when set, holds every ImageBuild until it is closed, after telling
+	// buildStarted (slots_test.go).
+	buildGate    chan struct{}
+	buildStarted chan string
 }
 
 // fakeImport is one ImageImport call: the image, its changes and the tar it was sent.
@@ -64,7 +73,15 @@ func (f *fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return image.InspectResponse{}, fmt.Errorf("no such image %s: %w", ref, cerrdefs.ErrNotFound)
 }
 
-func (f *fakeEngine) ImageBuild(_ context.Context, r io.Reader, opts build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+func (f *fakeEngine) ImageBuild(ctx context.Context, r io.Reader, opts build.ImageBuildOptions) (build.ImageBuildResponse, error) {
+	if f.buildGate != nil {
+		f.buildStarted <- opts.Tags[0]
+		select {
+		case <-f.buildGate:
+		case <-ctx.Done():
+			return build.ImageBuildResponse{}, ctx.Err()
+		}
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return build.ImageBuildResponse{}, err

@@ -9,6 +9,12 @@
 // step becomes builder.ErrBuildFailed carrying that step's output (the compiler's messages). A
 // runtime without a template (docker) builds the source's own Dockerfile.
 //
+// Config.Owner, the server's node id, labels every function image and its build stage
+// (hearth.server) and goes into the content hash: servers sharing an engine never share a tag,
+// and RemoveImages (remove.go) removes only its own server's images of a function, never
+// forcing one a container uses. At most Config.MaxBuilds builds run at once (slots.go); a build
+// beyond them says on its Progress that it waits, and a cached build takes no slot.
+//
 // Function builds run FROM images that are never pulled; `hearth images bootstrap` makes them:
 //   - EnsureDebianImage: hearth/debian:bookworm, debootstrap'd on the host, trimmed and
 //     imported (debian.go, slim.go);

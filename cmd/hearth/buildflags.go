@@ -15,6 +15,7 @@ import (
 type buildFlags struct {
 	runtimeImages []string // NAME.build=IMAGE or NAME.run=IMAGE
 	caBundle      string
+	maxBuilds     int
 }
 
 func (b *buildFlags) register(f *pflag.FlagSet) {
@@ -24,6 +25,8 @@ func (b *buildFlags) register(f *pflag.FlagSet) {
 		"use IMAGE instead of a runtime's own build or run image: NAME.build=IMAGE or NAME.run=IMAGE (repeatable)")
 	f.StringVar(&b.caBundle, "build-ca-bundle", "",
 		"PEM file of certificate authorities function builds trust, e.g. to reach a package index through a TLS-inspecting proxy")
+	f.IntVar(&b.maxBuilds, "max-builds", dockerbuilder.DefaultMaxBuilds,
+		"function builds that run at once; more deploys wait for a slot (an unchanged redeploy builds nothing and never waits)")
 }
 
 // config returns the builder's configuration for the engine at host.
@@ -31,6 +34,9 @@ func (b *buildFlags) config(host string, catalog *runtimes.Catalog) (dockerbuild
 	images, err := parseRuntimeImages(b.runtimeImages, catalog)
 	if err != nil {
 		return dockerbuilder.Config{}, err
+	}
+	if b.maxBuilds < 1 {
+		return dockerbuilder.Config{}, fmt.Errorf("--max-builds %d: must be 1 or more", b.maxBuilds)
 	}
 	if b.caBundle != "" {
 		// The builder reads it; checked here too so that a wrong path stops the server before
@@ -41,7 +47,8 @@ func (b *buildFlags) config(host string, catalog *runtimes.Catalog) (dockerbuild
 			return dockerbuilder.Config{}, fmt.Errorf("--build-ca-bundle %s: not a PEM file (empty or not a regular file)", b.caBundle)
 		}
 	}
-	return dockerbuilder.Config{Host: host, Catalog: catalog, Images: images, CABundle: b.caBundle}, nil
+	return dockerbuilder.Config{Host: host, Catalog: catalog, Images: images, CABundle: b.caBundle,
+		MaxBuilds: b.maxBuilds}, nil
 }
 
 // parseRuntimeImages reads --runtime-image values. A runtime or image kind the catalog does not

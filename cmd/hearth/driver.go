@@ -43,5 +43,7 @@ func newDriverCmd() *cobra.Command {
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&cfg.Network, "network", cfg.Network, "the Docker network instances join")
 	cmd.Flags().BoolVar(&cfg.ReachHost, "reach-host", false, "let instances connect to the host's own addresses")
+	cmd.Flags().StringVar(&cfg.Registry, "registry", "",
+		"the registry (host[:port][/prefix]) missing function images may be pulled from; none: never pull")
 	return cmd
 }

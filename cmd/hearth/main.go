@@ -23,11 +23,15 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	catalog := runtimes.New()
+	home, _ := os.UserHomeDir()     // none: no local admin token is looked for
+	config, _ := os.UserConfigDir() // none: hearth login says it cannot save
 	root := cli.NewRoot(cli.Options{
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
 		Stdin:         os.Stdin,
 		Getenv:        os.Getenv,
+		HomeDir:       home,
+		ConfigDir:     config,
 		Version:       version,
 		Runtimes:      cli.CatalogRuntimes(catalog),
 		ParseFuncFile: funcfile.Parse,

@@ -91,6 +91,9 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			if err != nil {
 				return err
 			}
+			// Images are labelled with the node id, and hashed with it: servers sharing an
+			// engine each remove only their own.
+			bcfg.Owner = nodeID
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find the hearth executable to run the driver plugin: %w", err)
@@ -127,18 +130,18 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				TLSKey:               tlsKey,
 				AllowedHosts:         allowedHosts,
 				CallbackAllowPrivate: callbackAllowPrivate,
-				Version:        version,
-				EngineHint:     dockerHost,
-				MaxBodyBytes:   int64(maxBody),
-				MaxUploadBytes: int64(maxUpload),
-				AcquireTimeout: acquireTimeout,
-				ShutdownGrace:  shutdownGrace,
-				AsyncQueue:     asyncQueue,
-				AsyncAttempts:  asyncAttempts,
-				AsyncWorkers:   asyncWorkers,
-				CallRetention:  callRetention,
-				PoolCapacity:   instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
-				LogBuffer:      int(logBuffer),
+				Version:              version,
+				EngineHint:           dockerHost,
+				MaxBodyBytes:         int64(maxBody),
+				MaxUploadBytes:       int64(maxUpload),
+				AcquireTimeout:       acquireTimeout,
+				ShutdownGrace:        shutdownGrace,
+				AsyncQueue:           asyncQueue,
+				AsyncAttempts:        asyncAttempts,
+				AsyncWorkers:         asyncWorkers,
+				CallRetention:        callRetention,
+				PoolCapacity:         instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
+				LogBuffer:            int(logBuffer),
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
 	}

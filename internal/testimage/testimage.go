@@ -13,7 +13,12 @@
 //   - "exit=N" makes the process exit with code N right after answering;
 //   - every response carries the container's hostname in the X-Instance header (the Docker
 //     driver sets it to the instance id);
-//   - it prints a line to stdout when it starts and one per request ("GET /path?query").
+//   - it prints a line to stdout when it starts and one per request ("GET /path?query");
+//   - GET /_probe reports how the instance is confined, seen from inside (Probe: uid, gid,
+//     capabilities, no-new-privileges, whether / and /tmp can be written, /tmp's size, the
+//     PID limit, the open-files limit, PID 1's command line);
+//   - GET /_dial?addr=host:port[&timeout=2s] tries a TCP connection from inside the instance
+//     and reports the outcome (DialResult).
 //
 // Where to read next: agent/driver/drivertest, which runs every driver against this image.
 package testimage
@@ -39,6 +44,9 @@ const Repository = "hearth-test/echo"
 
 //go:embed echo/main.go
 var echoSource []byte
+
+//go:embed echo/probe.go
+var probeSource []byte
 
 const goMod = "module hearth-test/echo\n\ngo 1.26\n"
 
@@ -74,7 +82,7 @@ func Ensure(t testing.TB) string {
 // Ref returns the reference Ensure builds, without building anything.
 func Ref() string {
 	h := sha256.New()
-	for _, part := range []string{string(echoSource), goMod, dockerfile, runtime.GOARCH} {
+	for _, part := range []string{string(echoSource), string(probeSource), goMod, dockerfile, runtime.GOARCH} {
 		fmt.Fprintf(h, "%d:%s", len(part), part)
 	}
 	return Repository + ":" + hex.EncodeToString(h.Sum(nil))[:16]
@@ -103,24 +111,36 @@ func ensure() (string, error) {
 
 // build compiles the server statically on the host and wraps it in a FROM scratch image.
 func build(ref string) error {
-	dir, err := os.MkdirTemp("", "hearth-testimage-")
+	bctx, err := os.MkdirTemp("", "hearth-testimage-")
 	if err != nil {
 		return err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	src, bctx := filepath.Join(dir, "src"), filepath.Join(dir, "context")
-	for _, d := range []string{src, bctx} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			return err
-		}
+	defer func() { _ = os.RemoveAll(bctx) }()
+	if err := os.WriteFile(filepath.Join(bctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
 	}
-	files := map[string]string{
-		filepath.Join(src, "main.go"):     string(echoSource),
-		filepath.Join(src, "go.mod"):      goMod,
-		filepath.Join(bctx, "Dockerfile"): dockerfile,
+	if err := BuildServer(filepath.Join(bctx, "echo")); err != nil {
+		return err
 	}
+	// The classic builder: the machines have no buildx.
+	if out, err := run([]string{"DOCKER_BUILDKIT=0"}, bctx, "docker", "build", "-q", "-t", ref, "."); err != nil {
+		return fmt.Errorf("docker build: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// BuildServer compiles the image's server into the file dst: a static Linux binary for the
+// host's architecture, which runs in a FROM scratch image. It is for tests that build an image
+// of their own, such as on an engine that has none of the host's images.
+func BuildServer(dst string) error {
+	src, err := os.MkdirTemp("", "hearth-testimage-src-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(src) }()
+	files := map[string]string{"main.go": string(echoSource), "probe.go": string(probeSource), "go.mod": goMod}
 	for name, content := range files {
-		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
 			return err
 		}
 	}
@@ -130,12 +150,8 @@ func build(ref string) error {
 		// module or workspace settings applies, and nothing needs downloading.
 		"GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local", "GOPROXY=off",
 	}
-	if out, err := run(goEnv, src, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(bctx, "echo"), "."); err != nil {
+	if out, err := run(goEnv, src, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", dst, "."); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	// The classic builder: the machines have no buildx.
-	if out, err := run([]string{"DOCKER_BUILDKIT=0"}, bctx, "docker", "build", "-q", "-t", ref, "."); err != nil {
-		return fmt.Errorf("docker build: %v\n%s", err, out)
 	}
 	return nil
 }

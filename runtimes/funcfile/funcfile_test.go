@@ -93,6 +93,26 @@ triggers:
 		{"name with digits and inner dashes", "name: a1--b2\nruntime: go\n",
 			api.FunctionSpec{Name: "a1--b2", Runtime: "go"}},
 		{"comments", "# a function\n" + base + "# end\n", api.FunctionSpec{Name: "hello", Runtime: "go"}},
+		{"public", base + "public: true\n", api.FunctionSpec{Name: "hello", Runtime: "go", Public: true}},
+		{"public false is the default", base + "public: false\n", api.FunctionSpec{Name: "hello", Runtime: "go"}},
+		{"every hardening field relaxed", base + `user: root
+writable_root: true
+tmp_size: 100
+pids: 2048
+nofile: 65536
+cap_add: [NET_BIND_SERVICE, cap_chown, Kill]
+network: none
+`, api.FunctionSpec{Name: "hello", Runtime: "go", User: "root", WritableRoot: true, TmpSizeMB: 100,
+			PidsLimit: 2048, NoFile: 65536, CapAdd: []string{"NET_BIND_SERVICE", "CHOWN", "KILL"}, Network: "none"}},
+		{"user as a YAML number", base + "user: 1000\n", api.FunctionSpec{Name: "hello", Runtime: "go", User: "1000"}},
+		{"user uid:gid", base + "user: \"1000:2000\"\n", api.FunctionSpec{Name: "hello", Runtime: "go", User: "1000:2000"}},
+		{"user 0 with cap_add", base + "user: \"0:0\"\ncap_add: [SETUID]\n",
+			api.FunctionSpec{Name: "hello", Runtime: "go", User: "0:0", CapAdd: []string{"SETUID"}}},
+		{"tmp_size up to memory", base + "memory: 256\ntmp_size: 256\n",
+			api.FunctionSpec{Name: "hello", Runtime: "go", MemoryMB: 256, TmpSizeMB: 256}},
+		{"bounds of pids and nofile", base + "pids: 16\nnofile: 1048576\n",
+			api.FunctionSpec{Name: "hello", Runtime: "go", PidsLimit: 16, NoFile: 1048576}},
+		{"empty cap_add", base + "cap_add: []\n", api.FunctionSpec{Name: "hello", Runtime: "go"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +205,35 @@ func TestParseInvalid(t *testing.T) {
 		{"env nested value", base + "env:\n  A:\n    B: c\n", "env.A", "string, number or boolean"},
 		{"config bad key", base + "config:\n  \"a b\": x\n", "config.a b", "valid variable name"},
 		{"config and env both set a key", base + "env:\n  A: x\nconfig:\n  A: y\n", "config.A", "also set in env"},
+		{"public as a string", base + "public: \"true\"\n", "public", "true or false"},
+		{"public yes", base + "public: yes\n", "public", "true or false"},
+		{"writable_root as a number", base + "writable_root: 1\n", "writable_root", "true or false"},
+		{"user by name", base + "user: nobody\n", "user", `"root", a numeric uid`},
+		{"user with a named group", base + "user: \"1000:staff\"\n", "user", "uid:gid"},
+		{"user negative", base + "user: -1\n", "user", "numeric uid"},
+		{"user too large", base + "user: 4294967296\n", "user", "numeric uid"},
+		{"user with leading zero", base + "user: \"01000\"\n", "user", "numeric uid"},
+		{"user empty gid", base + "user: \"1000:\"\n", "user", "uid:gid"},
+		{"user bool", base + "user: true\n", "user", "numeric uid"},
+		{"tmp_size zero", base + "tmp_size: 0\n", "tmp_size", "from 1 to the function's memory"},
+		{"tmp_size with a unit", base + "tmp_size: 64Mi\n", "tmp_size", "whole number of megabytes"},
+		{"tmp_size over memory", base + "memory: 128\ntmp_size: 129\n", "tmp_size", "counts against it (memory is 128)"},
+		{"tmp_size over the default memory", base + "tmp_size: 200\n", "tmp_size", "memory is 128"},
+		{"pids too few", base + "pids: 15\n", "pids", "16 to 32768"},
+		{"pids too many", base + "pids: 40000\n", "pids", "16 to 32768"},
+		{"pids zero", base + "pids: 0\n", "pids", "16 to 32768"},
+		{"nofile too few", base + "nofile: 10\n", "nofile", "64 to 1048576"},
+		{"nofile too many", base + "nofile: 2000000\n", "nofile", "64 to 1048576"},
+		{"cap_add not a list", base + "user: root\ncap_add: NET_BIND_SERVICE\n", "cap_add", "must be a list"},
+		{"cap_add not allowed", base + "user: root\ncap_add: [SYS_ADMIN]\n", "cap_add[0]", `"SYS_ADMIN" must be a list of capability names out of CHOWN`},
+		{"cap_add ALL", base + "user: root\ncap_add: [CHOWN, ALL]\n", "cap_add[1]", `"ALL"`},
+		{"cap_add twice", base + "user: root\ncap_add: [KILL, cap_kill]\n", "cap_add[1]", "listed twice"},
+		{"cap_add nested", base + "user: root\ncap_add: [[KILL]]\n", "cap_add[0]", "must be a list"},
+		{"cap_add without root", base + "cap_add: [NET_BIND_SERVICE]\n", "cap_add", "needs user: root"},
+		{"cap_add with a non-root uid", base + "user: 1000\ncap_add: [NET_BIND_SERVICE]\n", "cap_add", "needs user: root"},
+		{"network host", base + "network: host\n", "network", `must be "none"`},
+		{"network bridge", base + "network: bridge\n", "network", `must be "none"`},
+		{"network list", base + "network: [none]\n", "network", `must be "none"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,6 +318,40 @@ func TestValidate(t *testing.T) {
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "env.9BAD" || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate(bad env) = %v", err)
+	}
+}
+
+// TestValidateSecurity checks the hardening fields as the API path sees them: specs that did not
+// come through Parse.
+func TestValidateSecurity(t *testing.T) {
+	ok := api.FunctionSpec{Name: "hello", Runtime: "go"}
+	for _, tt := range []struct {
+		name  string
+		edit  func(*api.FunctionSpec)
+		field string // "" for valid
+	}{
+		{"defaults", func(*api.FunctionSpec) {}, ""},
+		{"small memory shrinks the default /tmp", func(s *api.FunctionSpec) { s.MemoryMB = 16 }, ""},
+		{"root with caps", func(s *api.FunctionSpec) { s.User, s.CapAdd = "root", []string{"CHOWN", "KILL"} }, ""},
+		{"lower-case cap", func(s *api.FunctionSpec) { s.User, s.CapAdd = "root", []string{"chown"} }, "cap_add[0]"},
+		{"named user", func(s *api.FunctionSpec) { s.User = "app" }, "user"},
+		{"negative tmp", func(s *api.FunctionSpec) { s.TmpSizeMB = -1 }, "tmp_size"},
+		{"negative pids", func(s *api.FunctionSpec) { s.PidsLimit = -1 }, "pids"},
+		{"negative nofile", func(s *api.FunctionSpec) { s.NoFile = -1 }, "nofile"},
+		{"other network", func(s *api.FunctionSpec) { s.Network = "host" }, "network"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ok
+			tt.edit(&s)
+			err := Validate(s)
+			var fe *FieldError
+			switch {
+			case tt.field == "" && err != nil:
+				t.Fatalf("Validate = %v, want nil", err)
+			case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+				t.Fatalf("Validate = %v, want a problem with %q", err, tt.field)
+			}
+		})
 	}
 }
 

@@ -65,6 +65,21 @@ var fields = map[string]fieldDecoder{
 	},
 	"env":    func(d *decoded, k string, v *yaml.Node) error { return stringMap(&d.env, k, v) },
 	"config": func(d *decoded, k string, v *yaml.Node) error { return stringMap(&d.config, k, v) },
+	"public": func(d *decoded, k string, v *yaml.Node) error { return boolInto(&d.spec.Public, k, v) },
+	// The hardening fields (security.go).
+	"user":          decodeUser,
+	"writable_root": func(d *decoded, k string, v *yaml.Node) error { return boolInto(&d.spec.WritableRoot, k, v) },
+	"tmp_size": func(d *decoded, k string, v *yaml.Node) error {
+		return positiveInt(&d.spec.TmpSizeMB, k, v, tmpSizeReason)
+	},
+	"pids": func(d *decoded, k string, v *yaml.Node) error {
+		return positiveIntInto(&d.spec.PidsLimit, k, v, pidsReason)
+	},
+	"nofile": func(d *decoded, k string, v *yaml.Node) error {
+		return positiveIntInto(&d.spec.NoFile, k, v, noFileReason)
+	},
+	"cap_add": decodeCapAdd,
+	"network": decodeNetwork,
 }
 
 // ignoredFields are Fn func.yaml keys that mean nothing to hearth but are harmless, so that an

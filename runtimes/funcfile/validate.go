@@ -116,6 +116,7 @@ func validate(s api.FunctionSpec, checkEnv bool) []error {
 	case s.MaxInstances < s.MinInstances:
 		add("max_instances", fmt.Sprintf("must be at least min_instances (%d)", s.MinInstances))
 	}
+	validateSecurity(s, add)
 	if checkEnv {
 		keys := make([]string, 0, len(s.Env))
 		for k := range s.Env {

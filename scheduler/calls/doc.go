@@ -10,5 +10,11 @@
 // A process that dies while a call runs leaves it running in the store; the next Runner queues
 // it again at start. Delivery is therefore at least once.
 //
-// Where to read next: scheduler/router (accept, RunAsync), scheduler/store (CallStore).
+// A finished call with a callback URL is POSTed there through the client in RunnerConfig, which
+// the server makes with scheduler/outbound so that a caller cannot aim it at the server's own
+// or private addresses; a refused address is not tried again, and a retry's pause ends when the
+// runner stops.
+//
+// Where to read next: scheduler/router (accept, RunAsync), scheduler/store (CallStore),
+// scheduler/outbound (the callback policy).
 package calls

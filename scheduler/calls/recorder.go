@@ -2,6 +2,8 @@ package calls
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,11 @@ type RecorderConfig struct {
 
 // batchSize is how many records make a batch worth writing before the flush interval is up.
 const batchSize = 256
+
+// recordTimeout bounds one write of records. It is well above the store's own wait for a lock
+// held by another process (sqlstore's busy timeout, 5 s), so that such a wait ends in the
+// store's ErrUnavailable rather than in this deadline, which would cut the write off midway.
+const recordTimeout = 30 * time.Second
 
 // Recorder takes call records from the router and writes them to the store in batches.
 //
@@ -94,10 +101,15 @@ func (r *Recorder) Run(ctx context.Context) error {
 	r.prune(ctx)
 	// Two slices take turns: Record appends to one while the other is written.
 	spare := make([]api.Call, 0, batchSize)
-	// A write is not cut short by ctx: records taken from pending are written or lost, and the
-	// last ones are written after ctx ends (the server stops HTTP first, so they are final).
+	// A write is not cut short by ctx: records taken from pending are written, kept for the
+	// next write while the store cannot be written, or lost; the last ones are written after
+	// ctx ends (the server stops HTTP first, so they are final).
 	storeCtx := context.WithoutCancel(ctx)
+	backoff := storeBackoff{min: r.cfg.Flush, max: maxStoreBackoff}
 	write := func() {
+		if !backoff.ready(time.Now()) && ctx.Err() == nil {
+			return
+		}
 		r.mu.Lock()
 		batch := r.pending
 		if len(batch) == 0 {
@@ -106,11 +118,24 @@ func (r *Recorder) Run(ctx context.Context) error {
 		}
 		r.pending = spare[:0]
 		r.mu.Unlock()
-		ctx, cancel := context.WithTimeout(storeCtx, 5*time.Second)
-		if err := r.store.RecordCalls(ctx, batch); err != nil {
+		wctx, cancel := context.WithTimeout(storeCtx, recordTimeout)
+		err := r.store.RecordCalls(wctx, batch)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s (%v): %w", recordTimeout, err, store.ErrUnavailable)
+		}
+		pause := backoff.done(err, time.Now())
+		if errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
+			// The store cannot be written now (locked, read-only, full, or stuck): keep the
+			// records for the next write, within the buffer's bound, rather than lose them.
+			r.log.Warn("the store cannot take call records now; keeping them for the next try", "count", len(batch),
+				"next_try_in", pause, "error", err)
+			spare = r.requeue(batch)
+			return
+		}
+		if err != nil {
 			r.log.Error("could not store call records", "count", len(batch), "error", err)
 		}
-		cancel()
 		clear(batch) // drop the references to bodies and headers the records may hold
 		spare = batch
 	}
@@ -127,6 +152,24 @@ func (r *Recorder) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// requeue puts batch, which could not be written, back in front of the records that came
+// since, dropping (and counting) the newest past the buffer's bound, and returns the emptied
+// slice those records were in, as the next spare.
+func (r *Recorder) requeue(batch []api.Call) (spare []api.Call) {
+	r.mu.Lock()
+	arrived := r.pending
+	merged := append(batch, arrived...)
+	if over := len(merged) - r.cfg.Buffer; over > 0 {
+		r.dropped.Add(int64(over))
+		clear(merged[r.cfg.Buffer:])
+		merged = merged[:r.cfg.Buffer]
+	}
+	r.pending = merged
+	r.mu.Unlock()
+	clear(arrived)
+	return arrived[:0]
 }
 
 func (r *Recorder) prune(ctx context.Context) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/outbound"
 	"github.com/hearthfn/hearth/scheduler/router"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
@@ -38,8 +39,13 @@ type RunnerConfig struct {
 	Poll time.Duration
 	// MaxResultBytes bounds the stored answer of a call (default 10 MiB).
 	MaxResultBytes int
-	// Callback is the client callbacks are sent with (default: 10 s timeout).
+	// Callback is the client callbacks are sent with. The default, a client of
+	// scheduler/outbound's default policy with a 10 s timeout, refuses loopback, link-local and
+	// private targets; the server passes one that also knows its own addresses.
 	Callback *http.Client
+	// CallbackPause is the pause after a callback's first failed try (default 1 s); it grows
+	// by as much after each further try.
+	CallbackPause time.Duration
 }
 
 // Runner runs async calls from the store's queue through the router.
@@ -76,7 +82,10 @@ func NewRunner(st store.CallStore, inv Invoker, cfg RunnerConfig, log *slog.Logg
 		cfg.MaxResultBytes = 10 << 20
 	}
 	if cfg.Callback == nil {
-		cfg.Callback = &http.Client{Timeout: 10 * time.Second}
+		cfg.Callback = outbound.New(outbound.Config{}).Client(10 * time.Second)
+	}
+	if cfg.CallbackPause <= 0 {
+		cfg.CallbackPause = time.Second
 	}
 	return &Runner{cfg: cfg, store: st, invoke: inv, log: log, wake: make(chan struct{}, 1)}
 }
@@ -110,11 +119,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	poll := time.NewTicker(r.cfg.Poll)
 	defer poll.Stop()
 	defer r.wg.Wait()
+	claims := storeBackoff{min: r.cfg.Backoff, max: maxStoreBackoff}
 	for {
-		if free := cap(slots) - len(slots); free > 0 {
+		if free := cap(slots) - len(slots); free > 0 && claims.ready(time.Now()) {
 			claimed, err := r.store.ClaimAsync(ctx, time.Now(), free)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("could not read the async queue", "error", err)
+			if pause := claims.done(err, time.Now()); err != nil && ctx.Err() == nil {
+				r.log.Error("could not read the async queue", "error", err, "next_try_in", pause)
 			}
 			for _, ac := range claimed {
 				slots <- struct{}{}
@@ -148,7 +158,7 @@ func (r *Runner) run(ctx context.Context, ac store.AsyncCall) {
 	req, err := request(ac)
 	if err != nil {
 		rec.Status, rec.Error, rec.FinishedAt = api.CallError, err.Error(), time.Now()
-		r.settle(rec)
+		r.settle(ctx, rec)
 		return
 	}
 	w := newBufferWriter(r.cfg.MaxResultBytes)
@@ -163,7 +173,9 @@ func (r *Runner) run(ctx context.Context, ac store.AsyncCall) {
 		return
 	case retryable(rec) && rec.Attempts < r.cfg.Attempts:
 		due := time.Now().Add(r.backoff(rec.Attempts))
-		if err := r.store.RetryAsync(context.WithoutCancel(ctx), rec.ID, due, rec.Error); err != nil {
+		if err := r.untilWritable(ctx, "retry", rec.ID, func(wctx context.Context) error {
+			return r.store.RetryAsync(wctx, rec.ID, due, rec.Error)
+		}); err != nil {
 			r.log.Error("could not requeue an async call", "call_id", rec.ID, "error", err)
 		}
 		r.log.Info("async call will be retried", "call_id", rec.ID, "function", rec.Function, "attempt", rec.Attempts, "at", due, "error", rec.Error)
@@ -173,7 +185,7 @@ func (r *Runner) run(ctx context.Context, ac store.AsyncCall) {
 	if w.truncated {
 		rec.Error = fmt.Sprintf("the answer was longer than %d bytes and was cut there", r.cfg.MaxResultBytes)
 	}
-	r.settle(rec)
+	r.settle(ctx, rec)
 }
 
 // retryable reports whether the call failed for the platform's reasons (and may succeed when
@@ -190,11 +202,13 @@ func (r *Runner) backoff(attempt int) time.Duration {
 	return min(d, r.cfg.MaxBackoff)
 }
 
-// settle stores the finished call and sends its callback.
-func (r *Runner) settle(rec api.Call) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.store.FinishAsync(ctx, rec); err != nil {
+// settle stores the finished call and sends its callback; ctx is the runner's, which ends the
+// callback's retries, and the store write's while the store cannot be written, when the server
+// stops.
+func (r *Runner) settle(ctx context.Context, rec api.Call) {
+	if err := r.untilWritable(ctx, "finish", rec.ID, func(wctx context.Context) error {
+		return r.store.FinishAsync(wctx, rec)
+	}); err != nil {
 		r.log.Error("could not record the end of an async call", "call_id", rec.ID, "error", err)
 		return
 	}
@@ -202,7 +216,7 @@ func (r *Runner) settle(rec api.Call) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.callback(rec)
+			r.callback(ctx, rec)
 		}()
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/outbound"
 	"github.com/hearthfn/hearth/scheduler/router"
 	"github.com/hearthfn/hearth/scheduler/store"
 	"github.com/hearthfn/hearth/scheduler/store/sqlstore"
@@ -137,7 +140,9 @@ func TestRunnerSendsCallback(t *testing.T) {
 	}))
 	defer srv.Close()
 	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
-	r := startRunner(t, st, &scriptedInvoker{script: []api.Call{ok}}, RunnerConfig{})
+	// The target is on loopback: only a server that allows private targets reaches it.
+	cfg := RunnerConfig{Callback: outbound.New(outbound.Config{AllowPrivate: true}).Client(5 * time.Second)}
+	r := startRunner(t, st, &scriptedInvoker{script: []api.Call{ok}}, cfg)
 	enqueue(t, r, "c1", srv.URL)
 	select {
 	case c := <-got:
@@ -146,6 +151,114 @@ func TestRunnerSendsCallback(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback")
+	}
+}
+
+// logRecords is a slog handler that passes records on, for tests that wait for a log line. It
+// never blocks the logger: past its buffer, records are dropped.
+type logRecords chan slog.Record
+
+func (l logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l logRecords) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case l <- r.Clone():
+	default:
+	}
+	return nil
+}
+func (l logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l logRecords) WithGroup(string) slog.Handler      { return l }
+
+// waitLog returns the first record whose message starts with prefix.
+func waitLog(t *testing.T, logs logRecords, prefix string) slog.Record {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-logs:
+			if strings.HasPrefix(r.Message, prefix) {
+				return r
+			}
+		case <-timeout:
+			t.Fatalf("no log line %q", prefix)
+		}
+	}
+}
+
+func attr(r slog.Record, key string) string {
+	var v string
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			v = a.Value.String()
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+// TestRunnerRefusesCallbackToDeniedAddress: by default the callback client refuses a loopback
+// target; the runner gives up at once, without retrying, and logs why.
+func TestRunnerRefusesCallbackToDeniedAddress(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	logs := make(logRecords, 100)
+	r := NewRunner(st, &scriptedInvoker{script: []api.Call{ok}}, RunnerConfig{Poll: 10 * time.Millisecond}, slog.New(logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	enqueue(t, r, "c1", srv.URL)
+	rec := waitLog(t, logs, "callback not sent")
+	if attr(rec, "call_id") != "c1" || !strings.Contains(attr(rec, "error"), "127.0.0.1 is a loopback address") ||
+		!strings.Contains(rec.Message, "--callback-allow-private") {
+		t.Fatalf("log %q %v: want the call, the loopback address and the flag", rec.Message, attr(rec, "error"))
+	}
+	// The log line comes after every try: a request that got through would have been counted.
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the refused target was reached %d times", n)
+	}
+	if c := waitFinished(t, st, "c1"); c.Status != api.CallSucceeded {
+		t.Fatalf("call = %+v: a refused callback must not change the call's outcome", c)
+	}
+}
+
+// TestCallbackRetryPauseEndsWithTheRunner: a callback waiting to be tried again does not hold
+// the runner's stop up; with an hour's pause, Run returns only because the pause ends with ctx.
+func TestCallbackRetryPauseEndsWithTheRunner(t *testing.T) {
+	tried := make(chan struct{}, callbackTries)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		tried <- struct{}{}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	st := openStore(t, filepath.Join(t.TempDir(), "h.db"))
+	logs := make(logRecords, 100)
+	cfg := RunnerConfig{Poll: 10 * time.Millisecond, CallbackPause: time.Hour,
+		Callback: outbound.New(outbound.Config{AllowPrivate: true}).Client(5 * time.Second)}
+	r := NewRunner(st, &scriptedInvoker{script: []api.Call{ok}}, cfg, slog.New(logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+
+	enqueue(t, r, "c1", srv.URL)
+	select {
+	case <-tried:
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("the callback was never tried")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return: the callback's retry pause holds the stop up")
+	}
+	if rec := waitLog(t, logs, "callback failed; not tried again"); attr(rec, "tries") != "1" {
+		t.Fatalf("log %q tries=%s, want 1", rec.Message, attr(rec, "tries"))
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/auth"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
 
@@ -46,6 +48,17 @@ func (h *handlers) listCalls(w http.ResponseWriter, r *http.Request) {
 	if name, ok := mux.Vars(r)["name"]; ok {
 		f.Function = name
 	}
+	if t := tokenOf(r); len(t.Functions) > 0 {
+		if f.Function == "" {
+			writeError(w, http.StatusForbidden, api.CodeForbidden, fmt.Sprintf(
+				"this token (%s) covers only the functions %s: list the calls of one of them (?function=NAME)", t.ID, strings.Join(t.Functions, ", ")), "function")
+			return
+		}
+		if err := auth.Allow(t, auth.ActReadCalls, f.Function); err != nil {
+			writeError(w, http.StatusForbidden, api.CodeForbidden, err.Error(), "function")
+			return
+		}
+	}
 	calls, err := h.Calls.ListCalls(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
@@ -67,12 +80,14 @@ func (h *handlers) listCalls(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) getCall(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	c, err := h.Calls.GetCall(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("call %q not found", id), "")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.fail(w, r, err)
 		return
 	}
-	if err != nil {
-		h.fail(w, r, err)
+	// A call of a function the token does not cover is answered as an unknown one: such a
+	// token learns nothing of other functions' calls.
+	if errors.Is(err, store.ErrNotFound) || auth.Allow(tokenOf(r), auth.ActReadCalls, c.Function) != nil {
+		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("call %q not found", id), "")
 		return
 	}
 	writeJSON(w, http.StatusOK, c)

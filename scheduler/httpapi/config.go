@@ -23,6 +23,9 @@ const maxConfigBytes = 1 << 20
 // is read strictly: an unknown key or a value of the wrong type is a 400 naming the field,
 // before the registry sees anything.
 func (h *handlers) configure(w http.ResponseWriter, r *http.Request) {
+	if !requireContentType(w, r, "application/json") {
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBytes))
 	if err != nil {
 		h.fail(w, r, err)
@@ -55,6 +58,7 @@ var configFields = map[string]struct {
 	"min_instances": {func(p *api.ConfigPatch) any { return &p.MinInstances }, "a whole number, such as 1"},
 	"max_instances": {func(p *api.ConfigPatch) any { return &p.MaxInstances }, "a whole number, such as 10"},
 	"queue":         {func(p *api.ConfigPatch) any { return &p.Queue }, "a whole number, such as 100"},
+	"public":        {func(p *api.ConfigPatch) any { return &p.Public }, "true or false"},
 }
 
 // decodeConfigPatch reads a PATCH body. On error it also returns the offending field ("" when

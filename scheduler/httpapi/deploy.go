@@ -16,6 +16,9 @@ import (
 // error body.
 func (h *handlers) deploy(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
+	if !requireContentType(w, r, "application/gzip", "application/x-gzip") {
+		return
+	}
 	if r.ContentLength > h.MaxUploadBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, uploadTooLarge(h.MaxUploadBytes), "")
 		return

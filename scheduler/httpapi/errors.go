@@ -12,6 +12,7 @@ import (
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/builder/buildctx"
 	"github.com/hearthfn/hearth/runtimes/funcfile"
+	"github.com/hearthfn/hearth/scheduler/auth"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
 
@@ -19,10 +20,13 @@ import (
 // message to show, which for internal errors hides nothing the operator needs: the log has it.
 func classify(err error) (status int, code, field, msg string) {
 	var fe *funcfile.FieldError
+	var te *auth.RequestError
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, api.CodeInvalid, fe.Field, err.Error()
+	case errors.As(err, &te):
+		return http.StatusBadRequest, api.CodeInvalid, te.Field, err.Error()
 	case errors.Is(err, funcfile.ErrInvalid), errors.Is(err, builder.ErrInvalidSource), errors.Is(err, buildctx.ErrInvalidArchive):
 		return http.StatusBadRequest, api.CodeInvalid, "", err.Error()
 	case errors.Is(err, builder.ErrUnknownRuntime):
@@ -33,7 +37,7 @@ func classify(err error) (status int, code, field, msg string) {
 		return http.StatusNotFound, api.CodeNotFound, "", err.Error()
 	case errors.Is(err, builder.ErrBuildFailed):
 		return http.StatusUnprocessableEntity, api.CodeBuildFailed, "", err.Error()
-	case errors.Is(err, builder.ErrUnavailable), errors.Is(err, driver.ErrUnavailable):
+	case errors.Is(err, builder.ErrUnavailable), errors.Is(err, driver.ErrUnavailable), errors.Is(err, store.ErrUnavailable):
 		return http.StatusServiceUnavailable, api.CodeUnavailable, "", err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, api.CodeTimeout, "", err.Error()

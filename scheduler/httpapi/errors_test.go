@@ -64,6 +64,8 @@ func classifyCases(t *testing.T) []classifyCase {
 			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 		{"driver.ErrUnavailable", wrap(fmt.Errorf("docker: %w", driver.ErrUnavailable)),
 			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
+		{"store.ErrUnavailable", wrap(fmt.Errorf("record new version: %w", store.ErrUnavailable)),
+			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 		{"context.DeadlineExceeded", wrap(context.DeadlineExceeded),
 			http.StatusGatewayTimeout, api.CodeTimeout, ""},
 		{"anything else", wrap(errors.New("disk on fire")),
@@ -90,7 +92,7 @@ func unsafeArchiveError(t *testing.T) error {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := buildctx.Extract(&buf, t.TempDir(), 1<<20)
+	err := buildctx.Extract(&buf, t.TempDir(), buildctx.Limits{MaxBytes: 1 << 20, MaxEntries: 100})
 	if !errors.Is(err, buildctx.ErrUnsafePath) {
 		t.Fatalf("Extract of ../evil = %v, want ErrUnsafePath", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/auth"
 )
 
 func (h *handlers) listFunctions(w http.ResponseWriter, r *http.Request) {
@@ -14,6 +15,15 @@ func (h *handlers) listFunctions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// A token limited to some functions sees those only.
+	t := tokenOf(r)
+	shown := fns[:0]
+	for _, fn := range fns {
+		if auth.Covers(t, fn.Name) {
+			shown = append(shown, fn)
+		}
+	}
+	fns = shown
 	writeJSON(w, http.StatusOK, api.FunctionList{Items: fns})
 }
 

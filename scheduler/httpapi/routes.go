@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/auth"
 )
 
 // Registry is what the function endpoints need.
@@ -44,7 +45,16 @@ type Deps struct {
 	Metrics http.Handler
 	// MaxUploadBytes bounds a deploy's compressed upload (413 above it).
 	MaxUploadBytes int64
-	Log            *slog.Logger
+	// Auth checks the token of every request but /healthz and calls to public functions.
+	Auth Authenticator
+	// Tokens serves /v1/tokens; nil for none.
+	Tokens Tokens
+	// Access says which functions are public.
+	Access FunctionAccess
+	// Hosts are the host names and addresses requests to the API and dashboard may name in
+	// Host and Origin (see hostCheck); nil disables that check, which only handler tests do.
+	Hosts []string
+	Log   *slog.Logger
 }
 
 // New returns the server's whole HTTP handler.
@@ -64,38 +74,53 @@ func New(d Deps) http.Handler {
 
 	// Full paths on the root router rather than a /v1 subrouter: with a subrouter, gorilla/mux
 	// answers 404 instead of 405 for a wrong method on all but the last route (gorilla/mux#751).
-	r.HandleFunc("/v1/info", h.info).Methods(http.MethodGet)
-	r.HandleFunc("/v1/functions", h.listFunctions).Methods(http.MethodGet)
-	r.HandleFunc("/v1/functions/{name}", h.getFunction).Methods(http.MethodGet)
-	r.HandleFunc("/v1/functions/{name}", h.deleteFunction).Methods(http.MethodDelete)
-	r.HandleFunc("/v1/functions/{name}/versions", h.listVersions).Methods(http.MethodGet)
-	r.HandleFunc("/v1/functions/{name}/versions", h.deploy).Methods(http.MethodPost)
-	r.HandleFunc("/v1/functions/{name}/config", h.configure).Methods(http.MethodPatch)
-	r.HandleFunc("/v1/functions/{name}/logs", h.logs).Methods(http.MethodGet)
+	r.HandleFunc("/v1/info", h.guard(auth.ActSelf, h.info)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions", h.guard(auth.ActRead, h.listFunctions)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}", h.guard(auth.ActRead, h.getFunction)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}", h.guard(auth.ActDeploy, h.deleteFunction)).Methods(http.MethodDelete)
+	r.HandleFunc("/v1/functions/{name}/versions", h.guard(auth.ActRead, h.listVersions)).Methods(http.MethodGet)
+	r.HandleFunc("/v1/functions/{name}/versions", h.guard(auth.ActDeploy, h.deploy)).Methods(http.MethodPost)
+	r.HandleFunc("/v1/functions/{name}/config", h.guard(auth.ActDeploy, h.configure)).Methods(http.MethodPatch)
+	r.HandleFunc("/v1/functions/{name}/logs", h.guard(auth.ActReadLogs, h.logs)).Methods(http.MethodGet)
 	if d.Calls != nil {
-		r.HandleFunc("/v1/calls", h.listCalls).Methods(http.MethodGet)
-		r.HandleFunc("/v1/calls/{id}", h.getCall).Methods(http.MethodGet)
-		r.HandleFunc("/v1/functions/{name}/calls", h.listCalls).Methods(http.MethodGet)
+		r.HandleFunc("/v1/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/calls/{id}", h.guard(auth.ActReadCalls, h.getCall)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/functions/{name}/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
+	}
+	if d.Tokens != nil {
+		r.HandleFunc("/v1/tokens", h.guard(auth.ActManageTokens, h.listTokens)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/tokens", h.guard(auth.ActManageTokens, h.createToken)).Methods(http.MethodPost)
+		r.HandleFunc("/v1/tokens/self", h.guard(auth.ActSelf, h.selfToken)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/tokens/{id}", h.guard(auth.ActManageTokens, h.revokeToken)).Methods(http.MethodDelete)
 	}
 
 	// Calls, any method on /invoke/{name}[/path], are served before this table: see below.
 
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	if d.Metrics != nil {
-		r.Handle("/metrics", d.Metrics).Methods(http.MethodGet)
+		r.Handle("/metrics", h.guard(auth.ActMetrics, d.Metrics.ServeHTTP)).Methods(http.MethodGet)
 	}
 	if d.UI != nil {
+		// The dashboard's files hold no data: the page asks for a token and sends it with its
+		// /v1 requests, so the files themselves need none.
 		r.PathPrefix("/ui/").Handler(d.UI)
 		r.Handle("/", http.RedirectHandler("/ui/", http.StatusFound))
 	}
+	site := newHostCheck(d.Hosts).sameSite(r)
 	// Calls skip the route table: matching every route's pattern costs more on the hot path
 	// than the whole rest of hearth's routing, and /invoke/{name}/... needs no more than a cut.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if name, rest, ok := invokeTarget(req.URL.EscapedPath()); ok {
-			h.Invoker.Invoke(w, req, name, rest)
+			if h.mayInvoke(w, req, name) {
+				h.Invoker.Invoke(w, req, name, rest)
+			}
 			return
 		}
-		r.ServeHTTP(w, req)
+		if req.URL.Path == "/healthz" {
+			r.ServeHTTP(w, req) // load balancers and probes name the server however they like
+			return
+		}
+		site.ServeHTTP(w, req)
 	})
 }
 

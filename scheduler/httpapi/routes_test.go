@@ -92,6 +92,8 @@ func (f *fakeRegistry) Delete(_ context.Context, name string) error {
 // invocation is one call the fake invoker served.
 type invocation struct {
 	method, function, path, query string
+	// auth is the Authorization header the function would have seen.
+	auth string
 }
 
 // fakeInvoker records what the front door hands it and answers 200 "invoked".
@@ -104,7 +106,7 @@ var _ httpapi.Invoker = (*fakeInvoker)(nil)
 
 func (f *fakeInvoker) Invoke(w http.ResponseWriter, r *http.Request, function, path string) {
 	f.mu.Lock()
-	f.calls = append(f.calls, invocation{method: r.Method, function: function, path: path, query: r.URL.RawQuery})
+	f.calls = append(f.calls, invocation{method: r.Method, function: function, path: path, query: r.URL.RawQuery, auth: r.Header.Get("Authorization")})
 	f.mu.Unlock()
 	_, _ = io.WriteString(w, "invoked")
 }
@@ -118,22 +120,45 @@ func (f *fakeInvoker) Calls() []invocation {
 var testInfo = api.Info{Version: "1.2.3", Node: "node-1", Driver: "fake 1.0.0", Ready: true}
 
 // serve starts the whole API handler over reg, with a fresh fake invoker, on a real HTTP server
-// so that streaming and Content-Length behave as they do in production.
+// so that streaming and Content-Length behave as they do in production. Requests without a
+// token of their own get the admin's, as the CLI would send it: auth_test.go tests tokens
+// themselves, with serveBare.
 func serve(t *testing.T, reg *fakeRegistry, opts ...func(*httpapi.Deps)) (*httptest.Server, *fakeInvoker) {
 	t.Helper()
+	h, inv := newHandler(t, reg, opts...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+adminToken)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, inv
+}
+
+// serveBare is serve without the admin token.
+func serveBare(t *testing.T, reg *fakeRegistry, opts ...func(*httpapi.Deps)) (*httptest.Server, *fakeInvoker) {
+	t.Helper()
+	h, inv := newHandler(t, reg, opts...)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, inv
+}
+
+func newHandler(t *testing.T, reg *fakeRegistry, opts ...func(*httpapi.Deps)) (http.Handler, *fakeInvoker) {
 	inv := &fakeInvoker{}
 	d := httpapi.Deps{
 		Registry: reg,
 		Invoker:  inv,
 		Info:     func(context.Context) api.Info { return testInfo },
 		Log:      slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Auth:     testTokens,
+		Access:   allPublic{},
 	}
 	for _, o := range opts {
 		o(&d)
 	}
-	srv := httptest.NewServer(httpapi.New(d))
-	t.Cleanup(srv.Close)
-	return srv, inv
+	return httpapi.New(d), inv
 }
 
 func do(t *testing.T, method, url string, body io.Reader) *http.Response {
@@ -141,6 +166,14 @@ func do(t *testing.T, method, url string, body io.Reader) *http.Response {
 	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Each state-changing endpoint's own content type, as the CLI sends it (auth_test.go
+	// checks that others are refused).
+	switch {
+	case strings.HasSuffix(req.URL.Path, "/versions"):
+		req.Header.Set("Content-Type", "application/gzip")
+	case strings.HasSuffix(req.URL.Path, "/config"):
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -365,12 +398,12 @@ func TestInvokeRoutes(t *testing.T) {
 		method, target string
 		want           invocation
 	}{
-		{http.MethodGet, "/invoke/hello", invocation{http.MethodGet, "hello", "/", ""}},
-		{http.MethodGet, "/invoke/hello/", invocation{http.MethodGet, "hello", "/", ""}},
-		{http.MethodPost, "/invoke/hello/a/b", invocation{http.MethodPost, "hello", "/a/b", ""}},
-		{http.MethodPut, "/invoke/hello/a/b/", invocation{http.MethodPut, "hello", "/a/b/", ""}},
-		{http.MethodGet, "/invoke/hello/x?q=1&r=2", invocation{http.MethodGet, "hello", "/x", "q=1&r=2"}},
-		{http.MethodDelete, "/invoke/hello?q=1", invocation{http.MethodDelete, "hello", "/", "q=1"}},
+		{http.MethodGet, "/invoke/hello", invocation{http.MethodGet, "hello", "/", "", ""}},
+		{http.MethodGet, "/invoke/hello/", invocation{http.MethodGet, "hello", "/", "", ""}},
+		{http.MethodPost, "/invoke/hello/a/b", invocation{http.MethodPost, "hello", "/a/b", "", ""}},
+		{http.MethodPut, "/invoke/hello/a/b/", invocation{http.MethodPut, "hello", "/a/b/", "", ""}},
+		{http.MethodGet, "/invoke/hello/x?q=1&r=2", invocation{http.MethodGet, "hello", "/x", "q=1&r=2", ""}},
+		{http.MethodDelete, "/invoke/hello?q=1", invocation{http.MethodDelete, "hello", "/", "q=1", ""}},
 	} {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
 			reg := &fakeRegistry{}

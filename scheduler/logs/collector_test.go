@@ -25,6 +25,7 @@ type scriptSource struct {
 	// fail is how many times opening id/stream fails before it works.
 	fail     map[string]int
 	attempts map[string]int
+	tried    map[string][]time.Time // when each attempt was made
 }
 
 type opened struct {
@@ -34,7 +35,8 @@ type opened struct {
 }
 
 func newScriptSource() *scriptSource {
-	return &scriptSource{opened: map[string][]opened{}, notify: make(chan struct{}), fail: map[string]int{}, attempts: map[string]int{}}
+	return &scriptSource{opened: map[string][]opened{}, notify: make(chan struct{}), fail: map[string]int{}, attempts: map[string]int{},
+		tried: map[string][]time.Time{}}
 }
 
 func (s *scriptSource) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
@@ -42,6 +44,7 @@ func (s *scriptSource) Logs(ctx context.Context, id string, opts driver.LogOptio
 	defer s.mu.Unlock()
 	key := id + "/" + string(opts.Stream)
 	s.attempts[key]++
+	s.tried[key] = append(s.tried[key], time.Now())
 	if s.fail[key] > 0 {
 		s.fail[key]--
 		return nil, errors.New("engine hiccup")
@@ -268,14 +271,25 @@ func TestCollectorRetriesOpening(t *testing.T) {
 	if n != 4 {
 		t.Errorf("opened stdout %d times, want 4 (3 failures, then it worked)", n)
 	}
-	// A stream that never opens is tried less and less often; Close ends the attempts.
-	time.Sleep(50 * time.Millisecond)
+	// A stream that never opens is tried less and less often: the wait before each new try is
+	// at least twice the one before (timers fire late, never early). Close ends the attempts.
+	var tried []time.Time
+	waitFor := time.After(5 * time.Second)
+	for len(tried) < 6 {
+		src.mu.Lock()
+		tried = slices.Clone(src.tried["i1/stderr"])
+		src.mu.Unlock()
+		select {
+		case <-waitFor:
+			t.Fatalf("stderr was tried %d times in 5 s, want 6", len(tried))
+		case <-time.After(time.Millisecond):
+		}
+	}
 	c.Close()
-	src.mu.Lock()
-	n = src.attempts["i1/stderr"]
-	src.mu.Unlock()
-	if n > 10 {
-		t.Errorf("tried stderr %d times in 50 ms with a 1 ms first delay: no backoff", n)
+	for i, want := 1, time.Millisecond; i < 6; i, want = i+1, 2*want {
+		if gap := tried[i].Sub(tried[i-1]); gap < want {
+			t.Errorf("try %d of stderr came %s after the one before, want at least %s: no backoff", i+1, gap, want)
+		}
 	}
 }
 

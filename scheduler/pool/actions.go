@@ -21,6 +21,9 @@ func (p *Pool) scaleLocked(f *function) {
 	for _, id := range resume {
 		p.resumeLocked(f, f.instances[id])
 	}
+	if f.backingOffLocked(p.cfg.Now()) {
+		return
+	}
 	for i := 0; i < start; i++ {
 		if !p.makeRoomLocked(f) {
 			return
@@ -45,7 +48,8 @@ func (p *Pool) upkeepLocked(f *function, now time.Time) {
 	for _, id := range plan.resume {
 		p.resumeLocked(f, f.instances[id])
 	}
-	for i := 0; i < plan.start; i++ {
+	// No start for min_instances while the engine is away: it would fail at every tick.
+	for i := 0; i < plan.start && p.nodeDown == nil && !f.backingOffLocked(now); i++ {
 		if !fits(shortfall(p.capacity, p.reserved, f.resources())) {
 			p.log.Warn("node is full: min_instances not met", "function", f.name, "min_instances", f.spec.MinInstances)
 			return
@@ -121,6 +125,7 @@ func (p *Pool) startLocked(f *function) {
 	in := &inst{id: newInstanceID(f.name, f.version), version: f.version, state: stateStarting,
 		res: f.resources(), startedAt: p.cfg.Now()}
 	f.instances[in.id] = in
+	p.known[in.id] = struct{}{}
 	p.reserveLocked(in.res)
 	spec := instance.Spec{
 		ID:        in.id,
@@ -130,6 +135,7 @@ func (p *Pool) startLocked(f *function) {
 		Env:       f.spec.Env,
 		Port:      contract.DefaultPort,
 		Resources: in.res,
+		Security:  securityOf(f.spec),
 	}
 	p.background(func() { p.start(f, in, spec) })
 }
@@ -147,14 +153,22 @@ func (p *Pool) start(f *function, in *inst, spec instance.Spec) {
 	defer f.broadcast()
 	if err != nil {
 		delete(f.instances, in.id)
+		delete(p.known, in.id) // a container its start left behind is an orphan now
 		p.unreserveLocked(in.res, false)
 		f.failures++
 		f.lastErr = err
+		f.startFailedLocked(p.cfg.Now())
 		p.log.Error("instance failed to start", "function", f.name, "instance", in.id, "error", err)
+		if errors.Is(err, driver.ErrUnavailable) {
+			// Calls fail fast from now on instead of each trying a start of its own, until
+			// the health check finds the engine back.
+			p.nodeUnreachableLocked(err)
+		}
 		return
 	}
 	p.log.Info("instance ready", "function", f.name, "instance", in.id, "version", in.version,
 		"endpoint", started.Endpoint, "took", time.Since(begin).Round(time.Millisecond))
+	f.startSucceededLocked()
 	in.endpoint = started.Endpoint
 	in.startedAt = p.cfg.Now()
 	in.lastUsed = in.startedAt
@@ -279,6 +293,9 @@ func (p *Pool) stopLocked(f *function, in *inst) {
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		// Known no more: if the stop failed (the engine away), the health check finds the
+		// container an orphan once the engine answers again, and removes it.
+		delete(p.known, in.id)
 		p.unreserveLocked(in.res, true)
 	}()
 }

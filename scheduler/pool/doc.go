@@ -36,8 +36,17 @@
 // the clock (planIdle, planDemand, planEvict) with table tests on a fixed clock. actions.go
 // carries them out through the node agent: each action changes state under the pool's lock,
 // talks to the node in the background, and wakes the function's waiters when it settles.
-// upkeep.go runs the periodic work: Reap (idle policy, min_instances), CheckHealth (replace
-// idle instances that died behind the pool's back) and RefreshNode (capabilities, capacity).
+// upkeep.go runs the periodic work: Reap (idle policy, min_instances), CheckHealth (health.go:
+// replace idle instances that died behind the pool's back, resume ones paused behind its back,
+// remove containers it does not know, and fail calls fast while the engine is unreachable) and
+// RefreshNode (capabilities, capacity).
+//
+// # Failing starts
+//
+// A function whose starts fail backs off (backoff.go): after n failed starts in a row no start
+// is tried for 200 ms doubling up to 5 s, and a call with no instance to wait for fails at once
+// with the last start's error, so a crashing image costs one container per backoff rather than
+// one per call. A start that works, a new version, or the engine coming back ends it.
 //
 // # Capacity
 //

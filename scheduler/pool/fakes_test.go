@@ -25,6 +25,7 @@ type fakeNode struct {
 	running  map[string]instance.State
 	gate     chan struct{} // when non-nil, starts wait for it
 	failErr  error         // when non-nil, starts fail with it
+	attempts int           // StartInstance calls, failed ones included
 	canPause bool
 	alloc    instance.Resources
 }
@@ -39,6 +40,7 @@ func (n *fakeNode) Info(ctx context.Context) (agent.NodeInfo, error) {
 func (n *fakeNode) StartInstance(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
 	n.mu.Lock()
 	gate, failErr := n.gate, n.failErr
+	n.attempts++
 	n.mu.Unlock()
 	if gate != nil {
 		select {

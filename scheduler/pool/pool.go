@@ -82,6 +82,14 @@ type Pool struct {
 	// readyGen counts instances that became ready or resumed, so that a health check can tell
 	// which instances it may judge from a listing taken earlier.
 	readyGen uint64 // guarded by mu
+	// known holds the id of every instance the pool may have a container for: from its start
+	// until its stop has returned (instances of removed functions draining their last calls
+	// included). A container of this node whose id is not in it is an orphan (health.go).
+	known map[string]struct{} // guarded by mu
+	// nodeDown is the node's error while its engine cannot be reached (driver.ErrUnavailable
+	// from the health check's listing or from a start) until a listing succeeds again, nil
+	// otherwise. Calls fail fast with it meanwhile.
+	nodeDown error // guarded by mu
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.
@@ -102,6 +110,10 @@ type function struct {
 	// deadline.
 	failures int
 	lastErr  error
+	// startFailures counts the failed starts in a row; no start is tried before retryAt
+	// (backoff.go).
+	startFailures int
+	retryAt       time.Time
 }
 
 // New returns an empty pool that runs instances through node.
@@ -129,7 +141,8 @@ func New(node Node, cfg Config, log *slog.Logger) *Pool {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pool{node: node, log: log, cfg: cfg, ctx: ctx, cancel: cancel, fns: map[string]*function{}, capacity: cfg.Capacity}
+	return &Pool{node: node, log: log, cfg: cfg, ctx: ctx, cancel: cancel, fns: map[string]*function{}, capacity: cfg.Capacity,
+		known: map[string]struct{}{}}
 }
 
 // Apply registers a function or moves it to a new version. When the new version runs the same
@@ -149,6 +162,7 @@ func (p *Pool) Apply(fn api.Function) {
 	old := f.version
 	f.spec, f.image, f.version = spec, fn.Version.Image, fn.Version.Number
 	if old != f.version {
+		f.startSucceededLocked() // a new version may well start: try it at once
 		for _, in := range f.instances {
 			switch {
 			case in.state == stateDraining:
@@ -165,7 +179,8 @@ func (p *Pool) Apply(fn api.Function) {
 
 // sameInstance reports whether instances made for a can serve b unchanged.
 func sameInstance(a, b api.FunctionSpec) bool {
-	if a.MemoryMB != b.MemoryMB || a.CPUMilli != b.CPUMilli || len(a.Env) != len(b.Env) {
+	if a.MemoryMB != b.MemoryMB || a.CPUMilli != b.CPUMilli || len(a.Env) != len(b.Env) ||
+		!sameSecurity(securityOf(a), securityOf(b)) {
 		return false
 	}
 	for k, v := range a.Env {
@@ -197,7 +212,8 @@ func (p *Pool) Remove(name string) {
 // a ready instance with a free slot (fewest calls in flight); else the call queues and the pool
 // resumes a paused instance or starts a new one under max_instances; else the call waits for a
 // slot. It waits until ctx ends. Errors: ErrUnknownFunction, ErrQueueFull, ErrNoCapacity,
-// ErrClosed, the node's error when a start or resume failed, or ctx's error.
+// ErrClosed, the node's error when a start or resume failed or while the node's engine is
+// unreachable (driver.ErrUnavailable, see CheckHealth), or ctx's error.
 func (p *Pool) Acquire(ctx context.Context, name string) (*Lease, error) {
 	begin := time.Now()
 	p.mu.Lock()
@@ -232,6 +248,13 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 		if f == nil {
 			return nil, fmt.Errorf("function %q: %w", name, ErrUnknownFunction)
 		}
+		if p.nodeDown != nil {
+			// The engine is away: its instances went with it (unless it restores them, which
+			// the health check will see once it answers), and no start can succeed. Waiting
+			// would only spend the caller's acquire timeout.
+			stopWaiting()
+			return nil, fmt.Errorf("function %s: %w", name, p.nodeDown)
+		}
 		if err := p.neverFitsLocked(f); err != nil {
 			stopWaiting()
 			return nil, err
@@ -260,6 +283,12 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 			return nil, fmt.Errorf("start an instance of %s: %w", name, f.lastErr)
 		}
 		p.scaleLocked(f)
+		if f.backingOffLocked(p.cfg.Now()) && f.pendingCount() == 0 && f.liveCount() == 0 {
+			// Starts keep failing and none is due yet: nothing will come for this call to take.
+			stopWaiting()
+			return nil, fmt.Errorf("start an instance of %s (failed %d times in a row; the next try is at most %s away): %w",
+				name, f.startFailures, startBackoff(f.startFailures), f.lastErr)
+		}
 		changed := f.changed
 		p.mu.Unlock()
 		select {
@@ -308,6 +337,18 @@ func (p *Pool) Timeout(name string) (d time.Duration, ok bool) {
 		return f.spec.Timeout.D(), true
 	}
 	return 0, false
+}
+
+// Public reports whether the named function may be called without a token (func.yaml
+// public), and whether the pool knows the function at all. It is on every call's path: a map
+// lookup under the lock.
+func (p *Pool) Public(name string) (public, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.fns[name]; f != nil {
+		return f.spec.Public, true
+	}
+	return false, false
 }
 
 // Stats returns a snapshot of the pool for metrics.

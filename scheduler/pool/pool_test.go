@@ -27,6 +27,24 @@ func acquire(t *testing.T, p *Pool, name string) *Lease {
 	return l
 }
 
+// tryAcquire is acquire for goroutines other than the test's, which must not call t.Fatal: it
+// returns the error for the test's goroutine to report.
+func tryAcquire(p *Pool, name string) (*Lease, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := p.Acquire(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("acquire %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// leaseOrErr is what a goroutine's tryAcquire got.
+type leaseOrErr struct {
+	l   *Lease
+	err error
+}
+
 // waitFor polls cond: stops happen in the background.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -68,18 +86,18 @@ func TestNoThunderingHerd(t *testing.T) {
 	n := &fakeNode{gate: make(chan struct{})}
 	p, _ := newTestPool(t, n)
 	p.Apply(fn("herd", 1, api.FunctionSpec{Concurrency: 8}))
-	var wg sync.WaitGroup
-	leases := make(chan *Lease, 8)
+	leases := make(chan leaseOrErr, 8)
 	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); leases <- acquire(t, p, "herd") }()
+		go func() { l, err := tryAcquire(p, "herd"); leases <- leaseOrErr{l, err} }()
 	}
 	waitFor(t, "8 waiting calls", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.fns["herd"].waiting == 8 })
 	close(n.gate)
-	wg.Wait()
-	close(leases)
-	for l := range leases {
-		l.Release(OutcomeOK)
+	for range 8 {
+		got := <-leases
+		if got.err != nil {
+			t.Fatal(got.err)
+		}
+		got.l.Release(OutcomeOK)
 	}
 	if started, _ := n.counts(); started != 1 {
 		t.Fatalf("started %d instances for 8 calls with concurrency 8, want 1", started)
@@ -91,17 +109,26 @@ func TestBurstRespectsMaxInstances(t *testing.T) {
 	p, _ := newTestPool(t, n)
 	p.Apply(fn("burst", 1, api.FunctionSpec{Concurrency: 1, MaxInstances: 3}))
 	var wg sync.WaitGroup
+	errs := make(chan error, 10)
 	for i := 0; i < 10; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l := acquire(t, p, "burst")
-			time.Sleep(time.Millisecond)
+			l, err := tryAcquire(p, "burst")
+			if err != nil {
+				errs <- err
+				return
+			}
+			time.Sleep(time.Millisecond) // hold the slot a moment, so that calls overlap
 			l.Release(OutcomeOK)
 		}()
 	}
 	close(n.gate)
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 	if started, _ := n.counts(); started != 3 {
 		t.Fatalf("started %d instances, want max_instances = 3", started)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sort"
 	"time"
-
-	"github.com/hearthfn/hearth/agent/instance"
 )
 
 // nodeRefresh is how often the node's capabilities and allocatable resources are read again
@@ -13,8 +11,8 @@ import (
 const nodeRefresh = 30 * time.Second
 
 // Run keeps the pool until ctx ends, then shuts it down: every ReapInterval it pauses and stops
-// idle instances and keeps min_instances warm (Reap); every HealthInterval it replaces idle
-// instances that died (CheckHealth).
+// idle instances and keeps min_instances warm (Reap); every HealthInterval it compares the pool
+// with what the node runs and mends the difference (CheckHealth, health.go).
 func (p *Pool) Run(ctx context.Context) error {
 	reap := time.NewTicker(p.cfg.ReapInterval)
 	defer reap.Stop()
@@ -76,41 +74,6 @@ func (p *Pool) Reap() {
 	now := p.cfg.Now()
 	for _, f := range p.fns {
 		p.upkeepLocked(f, now)
-	}
-}
-
-// CheckHealth asks the node which instances still run and replaces idle ones that do not: a
-// container killed or out of memory while no call used it. An instance that dies during a call
-// is replaced by that call's failed outcome instead.
-func (p *Pool) CheckHealth(ctx context.Context) {
-	p.mu.Lock()
-	gen := p.readyGen
-	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	listed, err := p.node.Instances(ctx)
-	if err != nil {
-		return // the engine is away; calls will say so
-	}
-	alive := make(map[string]bool, len(listed))
-	for _, st := range listed {
-		alive[st.Instance.ID] = st.State == instance.StateRunning || st.State == instance.StatePaused
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, f := range p.fns {
-		for _, in := range f.instances {
-			// Judge only instances that were up before the listing was taken.
-			if in.readyGen > gen || in.inFlight > 0 || (in.state != stateReady && in.state != statePaused) {
-				continue
-			}
-			if !alive[in.id] {
-				p.log.Warn("instance is gone; replacing it", "function", f.name, "instance", in.id, "state", in.state)
-				p.stopLocked(f, in)
-			}
-		}
-		p.upkeepLocked(f, p.cfg.Now())
-		f.broadcast()
 	}
 }
 

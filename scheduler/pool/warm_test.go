@@ -129,17 +129,26 @@ func TestQueueFullFailsFast(t *testing.T) {
 	p, _ := newTestPool(t, n)
 	p.Apply(fn("q", 1, api.FunctionSpec{MaxInstances: 1, Queue: 2}))
 	busy := acquire(t, p, "q")
-	var wg sync.WaitGroup
+	queued := make(chan error, 2)
 	for i := 0; i < 2; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); acquire(t, p, "q").Release(OutcomeOK) }()
+		go func() {
+			l, err := tryAcquire(p, "q")
+			if err == nil {
+				l.Release(OutcomeOK)
+			}
+			queued <- err
+		}()
 	}
 	waitFor(t, "2 queued calls", func() bool { return p.Stats().Functions[0].Queued == 2 })
 	if _, err := p.Acquire(context.Background(), "q"); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("third waiting call: want ErrQueueFull, got %v", err)
 	}
 	busy.Release(OutcomeOK)
-	wg.Wait()
+	for range 2 {
+		if err := <-queued; err != nil {
+			t.Errorf("a queued call: %v", err)
+		}
+	}
 }
 
 func TestCallThatCanNeverFitFailsFast(t *testing.T) {
@@ -196,12 +205,15 @@ func TestFullNodeWaitsForABusySlot(t *testing.T) {
 	p.Apply(fn("a", 1, api.FunctionSpec{MemoryMB: 128}))
 	p.Apply(fn("b", 1, api.FunctionSpec{MemoryMB: 128}))
 	a := acquire(t, p, "a")
-	got := make(chan *Lease)
-	go func() { got <- acquire(t, p, "b") }()
+	got := make(chan leaseOrErr, 1)
+	go func() { l, err := tryAcquire(p, "b"); got <- leaseOrErr{l, err} }()
 	waitFor(t, "b to queue", func() bool { return p.Stats().Functions[1].Queued == 1 })
 	a.Release(OutcomeFailed) // a's instance stops, which frees the room b waits for
-	l := <-got
-	l.Release(OutcomeOK)
+	b := <-got
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	b.l.Release(OutcomeOK)
 }
 
 func TestKilledInstanceReplaced(t *testing.T) {

@@ -1,6 +1,8 @@
 // Package registry is the function registry: it deploys new versions (unpack the upload, read
-// func.yaml, build the image, record the version, roll it out to the pool), and answers what is
-// deployed. It holds the rules; the store keeps the data and the pool runs the instances.
+// func.yaml, build the image, record the version, roll it out to the pool), answers what is
+// deployed, and deletes (the function's images go in the background once its instances have
+// drained: images.go). It holds the rules; the store keeps the data and the pool runs the
+// instances.
 //
 // Where to read next: scheduler/httpapi (the REST handlers that call it), builder (how images are
 // made), scheduler/pool (Apply and Remove).
@@ -39,10 +41,20 @@ type Pool interface {
 type Config struct {
 	// BaseURL is the server's public URL; a function's URL is BaseURL/invoke/<name>.
 	BaseURL string
-	// MaxSourceBytes bounds an unpacked upload.
+	// MaxSourceBytes bounds an unpacked upload (the server's --max-upload); zero takes 64 MiB.
 	MaxSourceBytes int64
+	// MaxSourceEntries bounds the files, folders and links of an upload; zero takes
+	// buildctx.DefaultMaxEntries.
+	MaxSourceEntries int
 	// WorkDir holds unpacked uploads while they build; each build gets its own temp dir in it.
 	WorkDir string
+	// ImageRemovalWindow bounds how long a deleted function's images are tried again while its
+	// instances drain (an image a container uses cannot go); zero takes
+	// DefaultImageRemovalWindow.
+	ImageRemovalWindow time.Duration
+	// ImageRemovalRetry is the first wait before trying again; it doubles up to 30 s. Zero
+	// takes 2 s.
+	ImageRemovalRetry time.Duration
 }
 
 // Registry deploys and describes functions.
@@ -54,7 +66,16 @@ type Registry struct {
 	log     *slog.Logger
 
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per-function deploy/delete locks; guarded by mu
+	locks map[string]*nameLock // per-function deploy/delete locks, while held or awaited; guarded by mu
+
+	removals removals // deleted functions' images being removed in the background
+}
+
+// nameLock is one function's lock. refs counts its holder and waiters, so that the entry can go
+// when the last of them leaves: a server that sees many names keeps no lock for each.
+type nameLock struct {
+	mu   sync.Mutex
+	refs int // guarded by Registry.mu
 }
 
 // New returns a registry.
@@ -62,7 +83,18 @@ func New(cfg Config, st store.FunctionStore, b builder.Builder, p Pool, log *slo
 	if cfg.MaxSourceBytes <= 0 {
 		cfg.MaxSourceBytes = 64 << 20
 	}
-	return &Registry{cfg: cfg, store: st, builder: b, pool: p, log: log, locks: map[string]*sync.Mutex{}}
+	if cfg.MaxSourceEntries <= 0 {
+		cfg.MaxSourceEntries = buildctx.DefaultMaxEntries
+	}
+	if cfg.ImageRemovalWindow <= 0 {
+		cfg.ImageRemovalWindow = DefaultImageRemovalWindow
+	}
+	if cfg.ImageRemovalRetry <= 0 {
+		cfg.ImageRemovalRetry = 2 * time.Second
+	}
+	r := &Registry{cfg: cfg, store: st, builder: b, pool: p, log: log, locks: map[string]*nameLock{}}
+	r.removals.init()
+	return r
 }
 
 // Restore hands every stored function to the pool; the server calls it once at start.
@@ -89,6 +121,9 @@ func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progr
 	}
 	unlock := r.lock(name)
 	defer unlock()
+	// A function deployed again under a deleted one's name must keep its new images: the old
+	// ones' removal stops here (what it left goes with the next delete).
+	r.removals.stop(name)
 
 	if err := os.MkdirAll(r.cfg.WorkDir, 0o755); err != nil {
 		return api.Function{}, false, err
@@ -98,7 +133,11 @@ func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progr
 		return api.Function{}, false, err
 	}
 	defer os.RemoveAll(dir)
-	if err := buildctx.Extract(src, dir, r.cfg.MaxSourceBytes); err != nil {
+	lim := buildctx.Limits{MaxBytes: r.cfg.MaxSourceBytes, MaxEntries: r.cfg.MaxSourceEntries}
+	if err := buildctx.Extract(src, dir, lim); errors.Is(err, buildctx.ErrTooLarge) {
+		return api.Function{}, false, fmt.Errorf("%w: list what the function does not need at run time in %s",
+			err, buildctx.IgnoreFile)
+	} else if err != nil {
 		return api.Function{}, false, err
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, FuncFile))
@@ -166,8 +205,9 @@ func (r *Registry) Versions(ctx context.Context, name string) ([]api.Version, er
 	return r.store.ListVersions(ctx, name)
 }
 
-// Delete removes a function: its instances stop after their calls in flight, and its versions
-// are forgotten. Errors: store.ErrNotFound.
+// Delete removes a function: its instances stop after their calls in flight, its versions are
+// forgotten, and the images this server built for it are removed in the background, tried
+// again while its instances drain (see Run). Errors: store.ErrNotFound.
 func (r *Registry) Delete(ctx context.Context, name string) error {
 	unlock := r.lock(name)
 	defer unlock()
@@ -175,6 +215,7 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	r.pool.Remove(name)
+	r.removals.start(name, r.removeImages)
 	r.log.Info("deleted", "function", name)
 	return nil
 }
@@ -186,14 +227,23 @@ func (r *Registry) decorate(fn api.Function) api.Function {
 }
 
 // lock serialises deploys and deletes of one function; different functions proceed in parallel.
+// The lock's entry lives while someone holds or waits for it.
 func (r *Registry) lock(name string) (unlock func()) {
 	r.mu.Lock()
 	l := r.locks[name]
 	if l == nil {
-		l = &sync.Mutex{}
+		l = &nameLock{}
 		r.locks[name] = l
 	}
+	l.refs++
 	r.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if l.refs--; l.refs == 0 {
+			delete(r.locks, name)
+		}
+	}
 }

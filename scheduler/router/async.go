@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/runtimes/contract"
+	"github.com/hearthfn/hearth/scheduler/outbound"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
 
@@ -72,6 +73,12 @@ func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path 
 				fmt.Sprintf("%s %q is not an http(s) URL", api.HeaderCallbackURL, callback))
 			return
 		}
+		if rt.cfg.Callbacks != nil {
+			if err := rt.cfg.Callbacks.CheckURL(r.Context(), callback); err != nil {
+				fail(http.StatusBadRequest, api.CodeInvalid, OutcomeUnavailable, callbackRefused(callback, err))
+				return
+			}
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.cfg.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
@@ -95,6 +102,10 @@ func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path 
 			return
 		}
 		rt.log.Error("could not queue an async call", "function", function, "error", err)
+		if errors.Is(err, store.ErrUnavailable) {
+			// Nothing was stored, and the store may take the same call in a moment.
+			w.Header().Set("Retry-After", "5")
+		}
 		fail(http.StatusServiceUnavailable, api.CodeUnavailable, OutcomeUnavailable, "could not queue the call: "+err.Error())
 		return
 	}
@@ -103,4 +114,17 @@ func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(api.CallAccepted{ID: c.ID, Status: c.Status, URL: "/v1/calls/" + c.ID})
+}
+
+// callbackRefused is the message of a 400 for a callback URL the checker refused: the
+// checker's reason, and what the caller or the operator can do about it.
+func callbackRefused(callback string, err error) string {
+	msg := fmt.Sprintf("%s %s: %v", api.HeaderCallbackURL, callback, err)
+	switch {
+	case errors.Is(err, outbound.ErrForbiddenAddress):
+		msg += "; callbacks to loopback, link-local, multicast, private and this server's own addresses are refused unless the server runs with --callback-allow-private"
+	case errors.Is(err, outbound.ErrUnresolvable):
+		msg += "; a callback's host must resolve when the async call is made"
+	}
+	return msg
 }

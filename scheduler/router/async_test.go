@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/runtimes/contract"
+	"github.com/hearthfn/hearth/scheduler/outbound"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
 
@@ -127,6 +130,70 @@ func TestAsyncRefusals(t *testing.T) {
 	}
 }
 
+// TestAsyncCallbackChecked: accept asks the callback checker, and answers 400 with its reason
+// and the way out when it refuses; with private targets allowed, the same URL is accepted.
+func TestAsyncCallbackChecked(t *testing.T) {
+	res := fakeResolver{"rebind.test": {netip.MustParseAddr("127.0.0.1")}}
+	tests := []struct {
+		name     string
+		guard    outbound.Config
+		callback string
+		status   int
+		says     []string
+	}{
+		{"loopback", outbound.Config{}, "http://127.0.0.1:9/", http.StatusBadRequest,
+			[]string{"127.0.0.1 is a loopback address", "--callback-allow-private"}},
+		{"metadata", outbound.Config{}, "http://169.254.169.254/latest", http.StatusBadRequest,
+			[]string{"link-local", "--callback-allow-private"}},
+		{"name of a loopback address", outbound.Config{}, "http://rebind.test/cb", http.StatusBadRequest,
+			[]string{"rebind.test resolves to 127.0.0.1", "--callback-allow-private"}},
+		{"name that does not resolve", outbound.Config{}, "http://nowhere.test/cb", http.StatusBadRequest,
+			[]string{"nowhere.test", "must resolve"}},
+		{"loopback allowed", outbound.Config{AllowPrivate: true}, "http://127.0.0.1:9/", http.StatusAccepted, nil},
+		{"name allowed", outbound.Config{AllowPrivate: true}, "http://rebind.test/cb", http.StatusAccepted, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &memQueue{max: 10}
+			tt.guard.Resolver = res
+			front, _ := setup(t, api.FunctionSpec{}, Config{Async: q, Callbacks: outbound.New(tt.guard)})
+			resp := asyncPost(t, front.URL+"/invoke/echo", "", map[string]string{api.HeaderCallbackURL: tt.callback})
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status != http.StatusBadRequest {
+				return
+			}
+			var body api.ErrorBody
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Error.Code != api.CodeInvalid {
+				t.Fatalf("code %q, want %q", body.Error.Code, api.CodeInvalid)
+			}
+			t.Log(body.Error.Message)
+			for _, s := range tt.says {
+				if !strings.Contains(body.Error.Message, s) {
+					t.Fatalf("message %q does not say %q", body.Error.Message, s)
+				}
+			}
+			if len(q.calls) != 0 {
+				t.Fatalf("a refused call was queued: %+v", q.calls)
+			}
+		})
+	}
+}
+
+// fakeResolver answers from a table; a name not in it does not resolve.
+type fakeResolver map[string][]netip.Addr
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
 func TestSyncCallsAreRecorded(t *testing.T) {
 	rec := &memRecorder{}
 	front, _ := setup(t, api.FunctionSpec{Timeout: api.Duration(200 * time.Millisecond)}, Config{Recorder: rec})
@@ -142,7 +209,9 @@ func TestSyncCallsAreRecorded(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); len(recs) < 2 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		recs = append(recs, rec.take()...)
 	}
-	time.Sleep(20 * time.Millisecond) // and none more comes (the unknown function's)
+	// And none more comes (the unknown function's): Close returns once every handler has,
+	// and a call is recorded before its handler returns.
+	front.Close()
 	recs = append(recs, rec.take()...)
 	if len(recs) != 2 {
 		t.Fatalf("recorded %d calls, want 2 (calls to unknown functions are not kept): %+v", len(recs), recs)

@@ -11,6 +11,9 @@
 //   - A response that carries contract.HeaderFailed (the shim caught a handler crash) goes back
 //     to the caller as it is, and the instance is replaced.
 //   - A request body over the limit is refused with 413 before an instance is leased.
+//   - An async call whose callback URL the CallbackChecker refuses (scheduler/outbound: a
+//     loopback, private or own address, a name that does not resolve) gets a 400 and is not
+//     queued; the check is made again when the callback is sent.
 //
 // Where to read next: scheduler/pool (leases), runtimes/contract (headers and error body),
 // scheduler/httpapi (which mounts the router at /invoke/{name}).

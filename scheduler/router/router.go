@@ -47,6 +47,17 @@ type Config struct {
 	// Calls, when set, hears which call runs on which instance and when, so that the lines an
 	// instance prints can be tagged with their call (scheduler/logs).
 	Calls CallTracker
+	// Callbacks, when set, vets an async call's callback URL before the call is accepted; nil
+	// checks only that it is an http(s) URL.
+	Callbacks CallbackChecker
+}
+
+// CallbackChecker decides whether a callback URL may be used (scheduler/outbound's Guard).
+type CallbackChecker interface {
+	// CheckURL returns nil when rawURL may be called back now, else why not: an error wrapping
+	// outbound.ErrForbiddenAddress for an address callbacks may not reach, or another error
+	// (a name that does not resolve). ctx bounds a name lookup.
+	CheckURL(ctx context.Context, rawURL string) error
 }
 
 // CallTracker hears when a call starts and ends on an instance. It is on the hot path: cheap,
@@ -381,6 +392,8 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 		writeError(w, http.StatusServiceUnavailable, api.CodeNoCapacity, msg)
 		return OutcomeUnavailable
 	case errors.Is(err, driver.ErrUnavailable):
+		// The pool notices an engine that is back within its health interval.
+		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, err.Error())
 		return OutcomeUnavailable
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
@@ -397,6 +410,13 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 	case errors.Is(err, agent.ErrNotReady):
 		writeError(w, http.StatusBadGateway, api.CodeInstanceFailed, err.Error())
 		return OutcomeInstanceFailed
+	case errors.Is(err, driver.ErrImageNotFound):
+		// The node has lost the image (pruned, or a node that never built it) and pulls from
+		// no public registry: the driver's error says to deploy again. No Retry-After:
+		// waiting does not bring the image back.
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable,
+			fmt.Sprintf("function %s cannot start on this node: %v", function, err))
+		return OutcomeUnavailable
 	default:
 		rt.log.Error("could not get an instance", "function", function, "error", err)
 		writeError(w, http.StatusBadGateway, api.CodeInstanceFailed, fmt.Sprintf("could not start an instance of %s: %v", function, err))

@@ -339,11 +339,13 @@ func TestAcquireErrorsAnswerAndOutcome(t *testing.T) {
 		{"never fits", fmt.Errorf("function f reserves 9000 MB: %w", pool.ErrNoCapacity),
 			http.StatusServiceUnavailable, api.CodeNoCapacity, "", OutcomeUnavailable},
 		{"bare no capacity", pool.ErrNoCapacity, http.StatusServiceUnavailable, api.CodeNoCapacity, "", OutcomeUnavailable},
-		{"engine down", driver.ErrUnavailable, http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
+		{"engine down", driver.ErrUnavailable, http.StatusServiceUnavailable, api.CodeUnavailable, "5", OutcomeUnavailable},
 		{"no instance in time", context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable, "1", OutcomeUnavailable},
 		{"shutting down", pool.ErrClosed, http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
 		{"removed meanwhile", pool.ErrUnknownFunction, http.StatusNotFound, api.CodeNotFound, "", OutcomeNotFound},
 		{"start failed", errors.New("image not found"), http.StatusBadGateway, api.CodeInstanceFailed, "", OutcomeInstanceFailed},
+		{"image gone", fmt.Errorf("image f:1 is not on this node: deploy the function again (hearth deploy): %w", driver.ErrImageNotFound),
+			http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			obs := &recordingObserver{}
@@ -365,6 +367,16 @@ func TestAcquireErrorsAnswerAndOutcome(t *testing.T) {
 				t.Errorf("observer heard %q, want once %q", got, wantFn+" "+tt.outcome)
 			}
 		})
+	}
+}
+
+func TestImageGoneSaysDeployAgain(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := fmt.Errorf("start an instance of f: image f:1 is not on this node: deploy the function again (hearth deploy): %w", driver.ErrImageNotFound)
+	rec := httptest.NewRecorder()
+	New(errPool{err}, Config{}, log).Invoke(rec, httptest.NewRequest(http.MethodGet, "/invoke/f", nil), "f", "/")
+	if !strings.Contains(rec.Body.String(), "deploy the function again (hearth deploy)") {
+		t.Errorf("answer %d %s does not say what to do", rec.Code, rec.Body.String())
 	}
 }
 
@@ -448,7 +460,9 @@ func TestObserverHearsAnswerCutOff(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		got = obs.take()
 	}
-	time.Sleep(50 * time.Millisecond)
+	// And no second report: Close returns once every handler has, and a call is reported
+	// before its handler returns.
+	front.Close()
 	got = append(got, obs.take()...)
 	if len(got) != 1 || got[0] != "echo "+OutcomeInstanceFailed {
 		t.Fatalf("observer heard %q, want once %q", got, "echo instance_failed")

@@ -24,6 +24,7 @@ import (
 	"github.com/hearthfn/hearth/agent/node"
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/builder"
+	"github.com/hearthfn/hearth/scheduler/auth"
 	"github.com/hearthfn/hearth/scheduler/calls"
 	"github.com/hearthfn/hearth/scheduler/httpapi"
 	"github.com/hearthfn/hearth/scheduler/logs"
@@ -110,10 +111,31 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another hearth server running? choose another with --addr)", cfg.Addr, err)
 	}
+	tlsOn := cfg.TLSCert != ""
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + ln.Addr().String()
+		scheme := "http://"
+		if tlsOn {
+			scheme = "https://"
+		}
+		cfg.PublicURL = scheme + defaultHost(ln.Addr())
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if !tlsOn && !isLoopback(ln.Addr()) {
+		log.Warn("serving plain HTTP on an address other machines can reach: API tokens, function code and every call's data cross the network readable by anyone on the path; serve HTTPS with --tls-cert and --tls-key, or put a TLS-terminating reverse proxy in front and listen on 127.0.0.1",
+			"addr", ln.Addr().String())
+	}
+	hosts, err := allowedHosts(cfg.PublicURL, ln.Addr(), cfg.AllowedHosts)
+	if err != nil {
+		return err
+	}
+
+	tokens := auth.NewService(st, auth.Config{}, log)
+	if path, err := tokens.Bootstrap(ctx, cfg.DataDir); err != nil {
+		return err
+	} else if path != "" {
+		log.Info("made an admin token for this first start; the CLI on this machine finds it there, and hearth token create makes others",
+			"file", path)
+	}
 
 	n := node.New(node.Config{ID: nodeID}, d.Driver, log)
 	checkEngine(ctx, n, cfg, log)
@@ -128,12 +150,14 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		return err
 	}
 	recorder := calls.NewRecorder(st, calls.RecorderConfig{Retention: cfg.CallRetention}, log)
+	callbacks := callbackGuard(ctx, cfg, ln.Addr(), log)
 	runner := calls.NewRunner(st, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
-		Workers: cfg.AsyncWorkers, MaxResultBytes: int(cfg.MaxBodyBytes)}, log)
+		Workers: cfg.AsyncWorkers, MaxResultBytes: int(cfg.MaxBodyBytes), Callback: callbacks.Client(callbackTimeout)}, log)
 	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
-		Recorder: recorder, Async: runner, Calls: lc}, log)
+		Recorder: recorder, Async: runner, Calls: lc, Callbacks: callbacks}, log)
 	runner.SetInvoker(rt)
-	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work")}, st, d.Builder, removeHook{p, lc.Forget}, log)
+	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work"),
+		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, removeHook{p, lc.Forget}, log)
 	if err := reg.Restore(ctx); err != nil {
 		return err
 	}
@@ -147,6 +171,10 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Logs:           lc,
 		Metrics:        m.Handler(),
 		MaxUploadBytes: cfg.MaxUploadBytes,
+		Auth:           tokens,
+		Tokens:         tokens,
+		Access:         p,
+		Hosts:          hosts,
 		Log:            log,
 	})
 	srv := &http.Server{
@@ -157,8 +185,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	srv.RegisterOnShutdown(lc.Close) // ends `hearth logs -f` answers, which never end on their own
 
-	// Background work stops in order at shutdown: HTTP drains, then the async runner (its calls
-	// need the pool), then the pool, then the recorder (it stores the last records).
+	// Background work stops in order at shutdown: HTTP drains, then the registry's image
+	// removals, the async runner (its calls need the pool), the pool, then the recorder (it
+	// stores the last records).
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
 	recDone := make(chan struct{})
 	go func() {
@@ -181,8 +210,30 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		_ = p.Run(poolCtx)
 	}()
 
+	// The registry removes deleted functions' images in the background, and at start those of
+	// functions deleted when a removal could not finish; it stops once HTTP has drained.
+	regCtx, stopRegistry := context.WithCancel(context.WithoutCancel(ctx))
+	regDone := make(chan struct{})
+	go func() {
+		defer close(regDone)
+		_ = reg.Run(regCtx)
+	}()
+
+	tokCtx, stopTokens := context.WithCancel(context.WithoutCancel(ctx))
+	tokDone := make(chan struct{})
+	go func() {
+		defer close(tokDone)
+		tokens.Run(tokCtx)
+	}()
+
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if tlsOn {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 	log.Info("hearth server listening", "url", cfg.PublicURL, "node", nodeID, "data_dir", cfg.DataDir)
 	if d.Ready != nil {
 		d.Ready(ln.Addr().String())
@@ -196,6 +247,8 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	stopRegistry()
+	<-regDone
 	stopRunner()
 	select {
 	case <-runDone:
@@ -206,6 +259,8 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	<-poolDone
 	stopRecorder()
 	<-recDone
+	stopTokens()
+	<-tokDone
 	log.Info("server stopped; all instances removed")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -19,6 +19,10 @@ var (
 	// ErrNotFound: no function (or version) with that name, or no call with that id (in the
 	// state the operation needs).
 	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the store cannot be used now though the request is sound (the database
+	// is locked by another process past the busy timeout, read-only, or its disk is full or
+	// failing). Nothing was written; the same request may succeed later (503, Retry-After).
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // FunctionStore keeps functions and their versions. A function exists while it has at least one
@@ -46,5 +50,6 @@ type FunctionStore interface {
 type Store interface {
 	FunctionStore
 	CallStore
+	TokenStore
 	io.Closer
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -13,13 +14,23 @@ type Config struct {
 	// Host is the Docker Engine API address, e.g. "unix:///var/run/docker.sock" (the default)
 	// or "tcp://10.0.0.5:2375".
 	Host string
-	// Network is the Docker network instances join (default "bridge"). An instance's endpoint
-	// is its IP on this network, which the host can reach directly: no port is published. With
-	// "host" the instance shares the node's network and its endpoint is 127.0.0.1:<port>.
+	// Network is the Docker network instances join (default "hearth"). An instance's endpoint
+	// is its IP on this network, which the host can reach directly: no port is published.
+	// When no network of that name exists the driver makes it (network.go): a bridge with
+	// traffic between its containers off, labelled as hearth's, whose host ports are closed to
+	// instances unless ReachHost. An existing network not made by hearth ("bridge", say) is
+	// used as it is, its isolation being the operator's. With "host" the instance shares the
+	// node's network and its endpoint is 127.0.0.1:<port>.
 	Network string
 	// ReachHost lets instances open connections to the node's own addresses through their
-	// network's gateway (off: the node's ports, hearth's API among them, are closed to them).
+	// network's gateway (off: the node's ports, hearth's API among them, are closed to them by
+	// firewall rules the driver installs, which needs root and iptables).
 	ReachHost bool
+	// Registry is where function images missing from the node may be pulled from:
+	// "host[:port]" or "host[:port]/prefix". Only references under it are pulled; with none
+	// (the default) nothing ever is, and a missing image is an error that says to deploy the
+	// function again. Public registries are never asked.
+	Registry string
 	// StopGrace is the grace Stop gives an instance when its caller passes none (a zero grace):
 	// how long after SIGTERM Docker waits before SIGKILL. Default 10s, Docker's own.
 	StopGrace time.Duration
@@ -33,11 +44,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultNetwork is the network the driver makes for instances when none is configured.
+const DefaultNetwork = "hearth"
+
 // DefaultConfig returns the configuration for the local Docker Engine.
 func DefaultConfig() Config {
 	return Config{
 		Host:        "unix:///var/run/docker.sock",
-		Network:     "bridge",
+		Network:     DefaultNetwork,
 		StopGrace:   10 * time.Second,
 		OpTimeout:   30 * time.Second,
 		PullTimeout: 10 * time.Minute,
@@ -76,6 +90,12 @@ func (c Config) Validate() error {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("docker driver: %s must not be negative, got %v", name, d))
 		}
+	}
+	if c.Network == "none" {
+		errs = append(errs, errors.New(`docker driver: Network "none" would leave instances unreachable; use a network, and network: none in a function's func.yaml to cut it off`))
+	}
+	if r := c.Registry; r != "" && (strings.Contains(r, "://") || strings.HasSuffix(r, "/") || strings.ContainsAny(r, " \t@")) {
+		errs = append(errs, fmt.Errorf("docker driver: Registry %q must be host[:port] or host[:port]/prefix, without a scheme", r))
 	}
 	return errors.Join(errs...)
 }

@@ -38,10 +38,10 @@ var hostnameLabel = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-
 
 func containerName(id string) string { return namePrefix + id }
 
-// Start creates and starts the container "hearth-<id>" on the configured network and returns
-// its IP there as the endpoint. It removes the container again if anything after the create
-// fails, and also when the create itself ran out of time, because Docker may have created it
-// anyway.
+// Start creates and starts the container "hearth-<id>", hardened as spec.Security says (see
+// harden), on the instance network (network.go), and returns its IP there as the endpoint. It
+// removes the container again if anything after the create fails, and also when the create
+// itself ran out of time, because Docker may have created it anyway.
 func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
 	if spec.ID == "" {
 		return instance.Instance{}, errors.New("start: empty instance id")
@@ -49,9 +49,29 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 	if spec.Port == 0 {
 		spec.Port = defaultPort
 	}
-	name := containerName(spec.ID)
-	cfg, hostCfg := d.containerConfig(spec)
+	user, err := d.runAs(ctx, spec)
+	if err != nil {
+		return instance.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
+	}
+	// Twice at most: a network removed behind the driver's back is made again.
+	for attempt := 0; ; attempt++ {
+		netw, err := d.instanceNetwork(ctx, spec.Security)
+		if err != nil {
+			return instance.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
+		}
+		inst, err := d.createAndStart(ctx, spec, netw, user)
+		if err != nil && attempt == 0 && netw.managed && errors.Is(err, errNetworkGone) {
+			d.forgetNetwork(netw.name)
+			continue
+		}
+		return inst, err
+	}
+}
 
+// createAndStart creates the container and starts it; on error nothing is left behind.
+func (d *Driver) createAndStart(ctx context.Context, spec instance.Spec, netw netInfo, user string) (instance.Instance, error) {
+	name := containerName(spec.ID)
+	cfg, hostCfg := d.containerConfig(spec, netw, user)
 	octx, cancel := d.opCtx(ctx)
 	created, err := d.api.ContainerCreate(octx, cfg, hostCfg, nil, nil, name)
 	cancel()
@@ -72,20 +92,23 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 	return inst, nil
 }
 
+// errNetworkGone marks a create or start that failed for want of the container's network.
+var errNetworkGone = errors.New("network not found")
+
 // createErr explains a failed create. Docker answers "not found" for a missing image and for a
-// missing network alike, so the image is looked up to tell ErrImageNotFound from a
-// misconfigured node.
+// missing network alike, so the image is looked up to tell ErrImageNotFound (which says to
+// deploy again) from a network that is gone.
 func (d *Driver) createErr(ctx context.Context, err error, spec instance.Spec) error {
-	notFound := error(nil)
-	if isNotFound(err) {
-		octx, cancel := d.opCtx(ctx)
-		_, ierr := d.api.ImageInspect(octx, spec.Image)
-		cancel()
-		if isNotFound(ierr) {
-			notFound = driver.ErrImageNotFound
-		}
+	if !isNotFound(err) {
+		return d.wrapErr(ctx, err, nil, "start %s: create container from %s", spec.ID, spec.Image)
 	}
-	return d.wrapErr(ctx, err, notFound, "start %s: create container from %s", spec.ID, spec.Image)
+	octx, cancel := d.opCtx(ctx)
+	_, ierr := d.api.ImageInspect(octx, spec.Image)
+	cancel()
+	if isNotFound(ierr) {
+		return fmt.Errorf("start %s: %w", spec.ID, d.imageMissing(spec.Image))
+	}
+	return fmt.Errorf("start %s: create container from %s: %w: %w", spec.ID, spec.Image, errNetworkGone, err)
 }
 
 // startCreated starts a created container and reads back its endpoint and start time.
@@ -93,6 +116,11 @@ func (d *Driver) startCreated(ctx context.Context, spec instance.Spec, container
 	octx, cancel := d.opCtx(ctx)
 	defer cancel()
 	if err := d.api.ContainerStart(octx, containerID, container.StartOptions{}); err != nil {
+		if isNotFound(err) {
+			// The container was just made: what is missing is its network, which Docker
+			// looks up by ID only when the container starts.
+			return instance.Instance{}, fmt.Errorf("start %s: %w: %w", spec.ID, errNetworkGone, err)
+		}
 		return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s", spec.ID)
 	}
 	info, err := d.api.ContainerInspect(octx, containerID)
@@ -102,7 +130,7 @@ func (d *Driver) startCreated(ctx context.Context, spec instance.Spec, container
 	st := d.statusFromInspect(spec.ID, info)
 	if st.Instance.Endpoint == "" {
 		return instance.Instance{}, fmt.Errorf("start %s: container has no address on network %q (state %s, exit code %d)",
-			spec.ID, d.cfg.Network, st.State, st.ExitCode)
+			spec.ID, st.Labels[labelNetwork], st.State, st.ExitCode)
 	}
 	return st.Instance, nil
 }
@@ -118,8 +146,9 @@ func instanceLogConfig() container.LogConfig {
 	return container.LogConfig{Type: "local", Config: map[string]string{"max-size": "10m", "max-file": "3"}}
 }
 
-// containerConfig translates a spec into Docker's create options.
-func (d *Driver) containerConfig(spec instance.Spec) (*container.Config, *container.HostConfig) {
+// containerConfig translates a spec into Docker's create options, for the network and user
+// Start chose.
+func (d *Driver) containerConfig(spec instance.Spec, netw netInfo, user string) (*container.Config, *container.HostConfig) {
 	labels := maps.Clone(spec.Labels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -127,6 +156,7 @@ func (d *Driver) containerConfig(spec instance.Spec) (*container.Config, *contai
 	labels[instance.LabelOwner] = instance.OwnerValue
 	labels[instance.LabelInstance] = spec.ID
 	labels[labelPort] = strconv.Itoa(spec.Port)
+	labels[labelNetwork] = netw.name
 	if _, ok := labels[instance.LabelFunction]; !ok && spec.Function != "" {
 		labels[instance.LabelFunction] = spec.Function
 	}
@@ -144,15 +174,16 @@ func (d *Driver) containerConfig(spec instance.Spec) (*container.Config, *contai
 		envList = append(envList, k+"="+env[k])
 	}
 
-	cfg := &container.Config{Image: spec.Image, Env: envList, Labels: labels}
-	if hostnameLabel.MatchString(spec.ID) {
+	cfg := &container.Config{Image: spec.Image, Env: envList, Labels: labels, User: user}
+	if hostnameLabel.MatchString(spec.ID) && netw.name != "host" {
 		// The instance can tell which one it is (and tests which one answered).
 		cfg.Hostname = spec.ID
 	}
-	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(d.cfg.Network)}
+	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(netw.mode)}
 	hostCfg.Memory = spec.Resources.MemoryMB << 20
 	hostCfg.NanoCPUs = spec.Resources.CPUMilli * 1_000_000
 	hostCfg.LogConfig = instanceLogConfig()
+	harden(hostCfg, spec.Security)
 	return cfg, hostCfg
 }
 
@@ -279,14 +310,23 @@ func (d *Driver) statusFromInspect(id string, info container.InspectResponse) in
 		}
 	}
 	if info.NetworkSettings != nil {
-		if ep := info.NetworkSettings.Networks[d.cfg.Network]; ep != nil {
+		if ep := info.NetworkSettings.Networks[d.networkOf(st.Labels)]; ep != nil {
 			st.Instance.Endpoint = d.endpoint(ep.IPAddress, st.Labels)
 		}
 	}
-	if d.cfg.Network == "host" {
+	if d.networkOf(st.Labels) == "host" {
 		st.Instance.Endpoint = d.endpoint("", st.Labels)
 	}
 	return st
+}
+
+// networkOf is the network a container's endpoint is on: the one Start recorded, or the
+// configured one for a container of an earlier version that recorded none.
+func (d *Driver) networkOf(labels map[string]string) string {
+	if n := labels[labelNetwork]; n != "" {
+		return n
+	}
+	return d.cfg.Network
 }
 
 func (d *Driver) statusFromSummary(c container.Summary) instance.Status {
@@ -300,10 +340,10 @@ func (d *Driver) statusFromSummary(c container.Summary) instance.Status {
 		st.ExitCode = exitCodeFromStatus(c.Status)
 	}
 	switch {
-	case d.cfg.Network == "host":
+	case d.networkOf(c.Labels) == "host":
 		st.Instance.Endpoint = d.endpoint("", c.Labels)
 	case c.NetworkSettings != nil:
-		if ep := c.NetworkSettings.Networks[d.cfg.Network]; ep != nil {
+		if ep := c.NetworkSettings.Networks[d.networkOf(c.Labels)]; ep != nil {
 			st.Instance.Endpoint = d.endpoint(ep.IPAddress, c.Labels)
 		}
 	}
@@ -313,7 +353,7 @@ func (d *Driver) statusFromSummary(c container.Summary) instance.Status {
 // endpoint joins a container IP (127.0.0.1 on the host network) and the port recorded in its
 // labels; it is empty while the container has no IP (created, exited).
 func (d *Driver) endpoint(ip string, labels map[string]string) string {
-	if d.cfg.Network == "host" {
+	if d.networkOf(labels) == "host" {
 		ip = "127.0.0.1"
 	}
 	port := labels[labelPort]

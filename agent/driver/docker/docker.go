@@ -2,8 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -37,15 +35,22 @@ type dockerAPI interface {
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
+	NetworkList(ctx context.Context, opts network.ListOptions) ([]network.Summary, error)
+	NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error)
+	NetworkRemove(ctx context.Context, id string) error
 	Close() error
 }
 
-// Driver runs instances as containers on one Docker Engine. It keeps no state of its own: the
-// engine's containers, found by name and label, are the truth, so a restarted node (or a second
-// Driver) sees the same instances. It is safe for concurrent use.
+// Driver runs instances as containers on one Docker Engine. It keeps no state of its own but
+// caches of what cannot change (an image's USER, a network set up): the engine's containers,
+// found by name and label, are the truth, so a restarted node (or a second Driver) sees the
+// same instances. It is safe for concurrent use.
 type Driver struct {
-	cfg Config
-	api dockerAPI
+	cfg   Config
+	api   dockerAPI
+	fw    hostFirewall
+	users userCache
+	nets  netCache
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -66,7 +71,7 @@ func New(cfg Config) (*Driver, error) {
 }
 
 func newWithAPI(cfg Config, api dockerAPI) *Driver {
-	return &Driver{cfg: cfg.withDefaults(), api: api}
+	return &Driver{cfg: cfg.withDefaults(), api: api, fw: iptables{}}
 }
 
 // Close releases the client's connections. Instances keep running.
@@ -108,58 +113,4 @@ func (d *Driver) Fingerprint(ctx context.Context) (driver.Fingerprint, error) {
 	fp.Allocatable.CPUMilli = int64(info.NCPU) * 1000
 	fp.Allocatable.MemoryMB = info.MemTotal >> 20
 	return fp, nil
-}
-
-// EnsureImage returns at once when ref is present and pulls it otherwise. Any failed pull is
-// ErrImageNotFound, with Docker's reason in the message (no such image, no registry reachable,
-// no access), except an unreachable engine (ErrUnavailable) and the end of ctx.
-func (d *Driver) EnsureImage(ctx context.Context, ref string) error {
-	octx, cancel := d.opCtx(ctx)
-	_, err := d.api.ImageInspect(octx, ref)
-	cancel()
-	if err == nil {
-		return nil
-	}
-	if !isNotFound(err) {
-		return d.wrapErr(ctx, err, nil, "ensure image %s", ref)
-	}
-	pctx, cancel := context.WithTimeout(ctx, d.cfg.PullTimeout)
-	defer cancel()
-	rc, err := d.api.ImagePull(pctx, ref, image.PullOptions{})
-	if err == nil {
-		err = drainPull(rc)
-		_ = rc.Close()
-	}
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil || isUnreachable(err) {
-		return d.wrapErr(ctx, err, nil, "pull %s", ref)
-	}
-	return fmt.Errorf("pull %s: %w: %v", ref, driver.ErrImageNotFound, err)
-}
-
-// drainPull reads a pull's progress stream to its end: Docker reports a failed pull inside the
-// stream, after a 200, so the error is only known once it is read.
-func drainPull(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if msg.ErrorDetail.Message != "" {
-			return errors.New(msg.ErrorDetail.Message)
-		}
-		if msg.Error != "" {
-			return errors.New(msg.Error)
-		}
-	}
 }

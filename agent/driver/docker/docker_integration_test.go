@@ -186,23 +186,46 @@ func TestStopPausedInstance(t *testing.T) {
 	}
 }
 
-// TestMissingNetwork checks that a node misconfiguration is not mistaken for a missing image,
-// and that the failed Start leaves nothing behind.
-func TestMissingNetwork(t *testing.T) {
+// TestNetworkMadeAgain checks that the instance network is made when it is missing, with
+// traffic between instances off, and made again when it is removed behind the driver's back.
+func TestNetworkMadeAgain(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Network = "hearth-no-such-network-" + uniqueID(t)
+	cfg.Network = testNetwork(t)
 	d := newDriver(t, cfg)
-	spec := instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t), Labels: map[string]string{drivertest.LabelTest: t.Name()}}
-	_, err := d.Start(t.Context(), spec)
-	if err == nil {
-		_ = d.Stop(context.Background(), spec.ID, 0)
-		t.Fatal("Start on a missing network succeeded")
+	spec := instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t)}
+	startInstance(t, d, spec)
+	nets, err := d.findNetworks(t.Context(), cfg.Network)
+	if err != nil || len(nets) != 1 || nets[0].Options[optICC] != "false" || nets[0].Labels[instance.LabelOwner] != instance.OwnerValue {
+		t.Fatalf("networks named %s: %+v, %v; want one of hearth's with icc off", cfg.Network, nets, err)
 	}
-	if errors.Is(err, driver.ErrImageNotFound) {
-		t.Errorf("Start = %v: a missing network reported as a missing image", err)
+	if err := d.Stop(t.Context(), spec.ID, time.Second); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := d.Inspect(t.Context(), spec.ID); !errors.Is(err, driver.ErrInstanceNotFound) {
-		t.Errorf("Inspect after the failed Start = %v, want ErrInstanceNotFound", err)
+	// The rules of the removed network's bridge are this test's to remove.
+	t.Cleanup(func() { _ = d.fw.open(context.Background(), bridgeOf(nets[0])) })
+	if err := d.api.NetworkRemove(t.Context(), nets[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	spec.ID = uniqueID(t)
+	startInstance(t, d, spec)
+}
+
+// TestForeignNetwork checks that a network hearth did not make, Docker's default bridge here,
+// is used as it is.
+func TestForeignNetwork(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Network = "bridge"
+	d := newDriver(t, cfg)
+	inst := startInstance(t, d, instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t)})
+	info, err := d.api.ContainerInspect(t.Context(), inst.DriverRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := info.NetworkSettings.Networks["bridge"]; !ok || info.HostConfig.NetworkMode != "bridge" {
+		t.Errorf("networks %v, mode %q: want Docker's bridge", info.NetworkSettings.Networks, info.HostConfig.NetworkMode)
+	}
+	if st, err := d.Inspect(t.Context(), inst.ID); err != nil || st.Instance.Endpoint != inst.Endpoint {
+		t.Errorf("Inspect = %+v, %v; want the endpoint %s", st, err, inst.Endpoint)
 	}
 }
 

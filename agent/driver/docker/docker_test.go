@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hearthfn/hearth/agent/driver"
@@ -22,17 +23,33 @@ import (
 )
 
 // stubAPI scripts the engine's answers. Calls nobody scripted hit the nil embedded interface and
-// panic, which points straight at the unexpected call.
+// panic, which points straight at the unexpected call. Images are present (with USER
+// imageUser) unless imageInspect says otherwise; networks live in memory (stubnet_test.go).
 type stubAPI struct {
 	dockerAPI
-	create       func(name string) (container.CreateResponse, error)
-	start        func(id string) error
-	inspect      func(id string) (container.InspectResponse, error)
-	imageInspect func(ref string) error
-	removed      []string
+	stubNetworks
+	create        func(name string) (container.CreateResponse, error)
+	start         func(id string) error
+	inspect       func(id string) (container.InspectResponse, error)
+	imageInspect  func(ref string) error
+	imageUser     string
+	imageInspects int
+	created       []*container.HostConfig
+	removed       []string
+	pulls         []string
+	pullErr       error
 }
 
-func (s *stubAPI) ContainerCreate(_ context.Context, _ *container.Config, _ *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+func (s *stubAPI) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+	s.pulls = append(s.pulls, ref)
+	if s.pullErr != nil {
+		return nil, s.pullErr
+	}
+	return io.NopCloser(strings.NewReader(`{"status":"Downloaded"}`)), nil
+}
+
+func (s *stubAPI) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
+	s.created = append(s.created, host)
 	return s.create(name)
 }
 
@@ -45,7 +62,14 @@ func (s *stubAPI) ContainerInspect(_ context.Context, id string) (container.Insp
 }
 
 func (s *stubAPI) ImageInspect(_ context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
-	return image.InspectResponse{}, s.imageInspect(ref)
+	s.imageInspects++
+	if s.imageInspect != nil {
+		if err := s.imageInspect(ref); err != nil {
+			return image.InspectResponse{}, err
+		}
+	}
+	return image.InspectResponse{Config: &dockerspec.DockerOCIImageConfig{
+		ImageConfig: ocispec.ImageConfig{User: s.imageUser}}}, nil
 }
 
 func (s *stubAPI) ContainerRemove(_ context.Context, id string, _ container.RemoveOptions) error {
@@ -82,7 +106,7 @@ func TestNotFoundMapping(t *testing.T) {
 			return container.InspectResponse{}, notFound("container")
 		},
 	}
-	d := newWithAPI(Config{}, api)
+	d := newStubbed(Config{}, api)
 	if _, err := d.Inspect(t.Context(), "a1"); !errors.Is(err, driver.ErrInstanceNotFound) {
 		t.Errorf("Inspect = %v, want ErrInstanceNotFound", err)
 	}
@@ -112,7 +136,7 @@ func TestCreateNotFound(t *testing.T) {
 					return notFound("image")
 				},
 			}
-			_, err := newWithAPI(Config{}, api).Start(t.Context(), testSpec)
+			_, err := newStubbed(Config{}, api).Start(t.Context(), testSpec)
 			if err == nil || errors.Is(err, driver.ErrImageNotFound) != tt.wantImageErr {
 				t.Errorf("Start = %v; ErrImageNotFound wanted: %v", err, tt.wantImageErr)
 			}
@@ -128,7 +152,7 @@ func TestFailedStartRemovesContainer(t *testing.T) {
 			create: func(string) (container.CreateResponse, error) { return container.CreateResponse{ID: "c1"}, nil },
 			start:  func(string) error { return errors.New("port is already allocated") },
 		}
-		if _, err := newWithAPI(Config{}, api).Start(t.Context(), testSpec); err == nil {
+		if _, err := newStubbed(Config{}, api).Start(t.Context(), testSpec); err == nil {
 			t.Fatal("Start succeeded")
 		}
 		if !slices.Equal(api.removed, []string{"c1"}) {
@@ -145,7 +169,7 @@ func TestFailedStartRemovesContainer(t *testing.T) {
 				}}, nil
 			},
 		}
-		_, err := newWithAPI(Config{}, api).Start(t.Context(), testSpec)
+		_, err := newStubbed(Config{}, api).Start(t.Context(), testSpec)
 		if err == nil || !strings.Contains(err.Error(), "exit code 2") {
 			t.Errorf("Start = %v, want an error naming the exit code", err)
 		}
@@ -159,7 +183,7 @@ func TestFailedStartRemovesContainer(t *testing.T) {
 				return container.CreateResponse{}, context.DeadlineExceeded
 			},
 		}
-		_, err := newWithAPI(Config{OpTimeout: time.Millisecond}, api).Start(t.Context(), testSpec)
+		_, err := newStubbed(Config{OpTimeout: time.Millisecond}, api).Start(t.Context(), testSpec)
 		if !errors.Is(err, driver.ErrUnavailable) {
 			t.Errorf("Start = %v, want ErrUnavailable (the engine did not answer in time)", err)
 		}
@@ -175,32 +199,32 @@ func TestCallerDeadlineIsNotUnavailable(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := newWithAPI(Config{}, api).Inspect(ctx, "a1")
+	_, err := newStubbed(Config{}, api).Inspect(ctx, "a1")
 	if !errors.Is(err, context.Canceled) || errors.Is(err, driver.ErrUnavailable) {
 		t.Errorf("Inspect = %v, want context.Canceled only", err)
 	}
 }
 
 func TestContainerConfig(t *testing.T) {
-	d := newWithAPI(Config{Network: "hearth-net"}, &stubAPI{})
+	d := newStubbed(Config{Network: "hearth-net"}, &stubAPI{})
 	spec := testSpec
 	spec.Env = map[string]string{"PORT": "1", "GREETING": "hi"}
 	spec.Resources = instance.Resources{MemoryMB: 128, CPUMilli: 250}
 	spec.Labels = map[string]string{instance.LabelNode: "n1"}
-	cfg, host := d.containerConfig(spec)
+	cfg, host := d.containerConfig(spec, netInfo{mode: "hearth-net", name: "hearth-net"}, "65534:65534")
 	if want := []string{"GREETING=hi", "PORT=9000"}; !slices.Equal(cfg.Env, want) {
 		t.Errorf("env = %v, want %v", cfg.Env, want)
 	}
 	for k, v := range map[string]string{
 		instance.LabelOwner: instance.OwnerValue, instance.LabelNode: "n1", instance.LabelInstance: "a1",
-		instance.LabelFunction: "hello", instance.LabelVersion: "3", labelPort: "9000",
+		instance.LabelFunction: "hello", instance.LabelVersion: "3", labelPort: "9000", labelNetwork: "hearth-net",
 	} {
 		if cfg.Labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, cfg.Labels[k], v)
 		}
 	}
-	if cfg.Hostname != "a1" || cfg.Image != "hello:abc" {
-		t.Errorf("hostname %q, image %q", cfg.Hostname, cfg.Image)
+	if cfg.Hostname != "a1" || cfg.Image != "hello:abc" || cfg.User != "65534:65534" {
+		t.Errorf("hostname %q, image %q, user %q", cfg.Hostname, cfg.Image, cfg.User)
 	}
 	if host.Memory != 128<<20 || host.NanoCPUs != 250_000_000 || host.NetworkMode != "hearth-net" {
 		t.Errorf("host config: memory %d, nano CPUs %d, network %q", host.Memory, host.NanoCPUs, host.NetworkMode)
@@ -210,7 +234,7 @@ func TestContainerConfig(t *testing.T) {
 	}
 	long := testSpec
 	long.ID = strings.Repeat("x", 64)
-	if cfg, _ := d.containerConfig(long); cfg.Hostname != "" {
+	if cfg, _ := d.containerConfig(long, netInfo{mode: "hearth-net", name: "hearth-net"}, ""); cfg.Hostname != "" {
 		t.Errorf("hostname %q for an id too long to be one", cfg.Hostname)
 	}
 }

@@ -6,8 +6,8 @@
 // and WithHandler swaps in any http.Handler. Pause holds requests until Resume, as a frozen
 // container would; Stop shuts the server down. What the driver can do (WithCapabilities: Pause
 // off behaves like Nomad), which images exist (WithImages, WithPull) and how operations fail
-// (a Hook, Exit for an instance that dies on its own) are scriptable, and Counts reports what
-// happened. It passes agent/driver/drivertest like the real drivers.
+// (a Hook, Exit for an instance that dies on its own) are scriptable, Counts reports what
+// happened, and Held how many requests a paused instance holds. It passes agent/driver/drivertest like the real drivers.
 //
 //	d := fake.New(fake.WithImages("hello:3f2a"), fake.WithCapabilities(driver.Capabilities{Logs: true}))
 //	t.Cleanup(func() { _ = d.Close() })

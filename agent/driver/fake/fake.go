@@ -139,7 +139,21 @@ func (d *Driver) Counts() Counts {
 	return d.counts
 }
 
-// Spec returns the spec an instance was started with, and whether the instance exists.
+// Held returns how many requests to an instance are waiting for it to be resumed (or for
+// their own end), so that a test can tell that a call is held by a paused instance without
+// waiting to see whether it returns.
+func (d *Driver) Held(id string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if in, ok := d.instances[id]; ok {
+		return in.held
+	}
+	return 0
+}
+
+// Spec returns the spec an instance was started with, and whether the instance exists. Its
+// Security is how a real driver would have confined the instance (the fake confines nothing),
+// for tests of what reaches the driver.
 func (d *Driver) Spec(id string) (instance.Spec, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -251,6 +265,10 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 	}
 	if spec.ID == "" {
 		return instance.Instance{}, errors.New("start: empty instance id")
+	}
+	if n := spec.Security.Network; n != "" && n != instance.NetworkNone {
+		// As the Docker driver: a network it does not know is the caller's mistake.
+		return instance.Instance{}, fmt.Errorf("start %s: network %q: want \"\" or %q", spec.ID, n, instance.NetworkNone)
 	}
 	d.mu.Lock()
 	_, exists := d.instances[spec.ID]

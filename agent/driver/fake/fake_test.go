@@ -90,10 +90,14 @@ func TestPauseHoldsRequestsUntilResume(t *testing.T) {
 		_, _, err := get(t, inst, "/held", time.Minute)
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		t.Fatalf("request to a paused instance returned (%v) before Resume", err)
-	case <-time.After(100 * time.Millisecond):
+	// Held, not a wait to see whether it returns: once the request waits at the frozen
+	// instance, nothing but Resume (or its end) lets it through.
+	for d.Held("a") != 1 {
+		select {
+		case err := <-done:
+			t.Fatalf("request to a paused instance returned (%v) before Resume", err)
+		case <-time.After(time.Millisecond):
+		}
 	}
 	if err := d.Resume(t.Context(), "a"); err != nil {
 		t.Fatal(err)
@@ -189,5 +193,20 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if c := d.Counts(); c.Starts != 20 || c.Stops != 20 {
 		t.Errorf("Counts = %+v", c)
+	}
+}
+
+func TestSecurityKeptAndChecked(t *testing.T) {
+	d := newFake(t)
+	sec := instance.Security{User: "root", Network: instance.NetworkNone, CapAdd: []string{"KILL"}}
+	if _, err := d.Start(t.Context(), instance.Spec{ID: "s1", Image: testImage, Security: sec}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.Spec("s1"); got.Security.User != "root" || got.Security.Network != instance.NetworkNone {
+		t.Errorf("Spec's security = %+v", got.Security)
+	}
+	if _, err := d.Start(t.Context(), instance.Spec{ID: "s2", Image: testImage,
+		Security: instance.Security{Network: "host"}}); err == nil {
+		t.Error("Start on a network the drivers do not know succeeded")
 	}
 }

@@ -28,6 +28,8 @@ type fakeInstance struct {
 	reason   string
 	// gate is closed while requests may pass and open (blocking) while paused.
 	gate chan struct{}
+	// held counts the requests waiting at the gate.
+	held int
 
 	logs []logLine
 	// logNotify is closed and replaced on every new line, waking followers; logsDone is set
@@ -115,10 +117,16 @@ func (in *fakeInstance) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in.mu.Lock()
 		gate := in.gate
+		in.held++
 		in.mu.Unlock()
 		select {
 		case <-gate:
 		case <-r.Context().Done():
+		}
+		in.mu.Lock()
+		in.held--
+		in.mu.Unlock()
+		if r.Context().Err() != nil {
 			return
 		}
 		in.mu.Lock()

@@ -55,6 +55,7 @@ func specToPB(s instance.Spec) *driverpb.Spec {
 		Port:      int32(s.Port),
 		Resources: resourcesToPB(s.Resources),
 		Labels:    s.Labels,
+		Security:  securityToPB(s.Security),
 	}
 }
 
@@ -68,6 +69,32 @@ func specFromPB(s *driverpb.Spec) instance.Spec {
 		Port:      int(s.GetPort()),
 		Resources: resourcesFromPB(s.GetResources()),
 		Labels:    s.GetLabels(),
+		Security:  securityFromPB(s.GetSecurity()),
+	}
+}
+
+func securityToPB(s instance.Security) *driverpb.Security {
+	return &driverpb.Security{
+		User:         s.User,
+		WritableRoot: s.WritableRoot,
+		TmpSizeMb:    s.TmpSizeMB,
+		PidsLimit:    int32(s.PidsLimit),
+		Nofile:       int32(s.NoFile),
+		CapAdd:       s.CapAdd,
+		Network:      s.Network,
+	}
+}
+
+// securityFromPB reads an absent message as the zero Security: the hardened default.
+func securityFromPB(s *driverpb.Security) instance.Security {
+	return instance.Security{
+		User:         s.GetUser(),
+		WritableRoot: s.GetWritableRoot(),
+		TmpSizeMB:    s.GetTmpSizeMb(),
+		PidsLimit:    int(s.GetPidsLimit()),
+		NoFile:       int(s.GetNofile()),
+		CapAdd:       s.GetCapAdd(),
+		Network:      s.GetNetwork(),
 	}
 }
 

@@ -16,11 +16,13 @@ import (
 // host and a plugin of different builds refuse each other at start instead of failing per call):
 //
 //	1: the nine-method Driver service of hearth.driver.v1, gRPC only.
+//	2: Spec.security. A plugin of version 1 would drop it and start instances unconfined, so
+//	   the two must not be paired.
 //
 // The magic cookie is not a security measure: it only lets Serve refuse to run when someone
 // starts `hearth __driver ...` by hand, with a message instead of a hang.
 var Handshake = goplugin.HandshakeConfig{
-	ProtocolVersion:  1,
+	ProtocolVersion:  2,
 	MagicCookieKey:   "HEARTH_DRIVER_PLUGIN",
 	MagicCookieValue: "c6a1b3f0-hearth-driver",
 }

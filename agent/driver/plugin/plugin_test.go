@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"testing"
 	"time"
 
@@ -179,5 +180,22 @@ func TestServeRefusesWithoutHandshake(t *testing.T) {
 	err := plugin.Serve("fake", fake.New(), nil)
 	if !errors.Is(err, plugin.ErrNotPluginProcess) {
 		t.Errorf("Serve without the handshake cookie = %v, want ErrNotPluginProcess", err)
+	}
+}
+
+// TestSecurityReachesPlugin checks that the driver behind the boundary is asked to confine an
+// instance as the host said.
+func TestSecurityReachesPlugin(t *testing.T) {
+	f := newFake(t)
+	d, _ := connect(t, f)
+	sec := instance.Security{User: "root", TmpSizeMB: 16, PidsLimit: 64, NoFile: 128,
+		CapAdd: []string{"NET_BIND_SERVICE"}, Network: instance.NetworkNone}
+	if _, err := d.Start(t.Context(), instance.Spec{ID: "sec", Image: testImage, Security: sec}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop(context.Background(), "sec", time.Second) })
+	got, ok := f.Spec("sec")
+	if !ok || !reflect.DeepEqual(got.Security, sec) {
+		t.Errorf("the plugin's driver got security %+v, want %+v", got.Security, sec)
 	}
 }

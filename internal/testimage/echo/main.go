@@ -47,8 +47,15 @@ func handler(host string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Printf("hearth-test-echo: %s %s\n", r.Method, r.URL.RequestURI())
 		w.Header().Set("X-Instance", host)
-		if r.URL.Path == "/_/ready" {
+		switch r.URL.Path {
+		case "/_/ready":
 			_, _ = io.WriteString(w, "ok\n")
+			return
+		case "/_probe":
+			probe(w, r)
+			return
+		case "/_dial":
+			dial(w, r)
 			return
 		}
 		q := r.URL.Query()

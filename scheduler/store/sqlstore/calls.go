@@ -26,7 +26,11 @@ const (
 // RecordCalls implements store.CallStore in one transaction (INSERT ... ON CONFLICT DO
 // NOTHING skips stored ids). A zero FinishedAt is stored as the time of writing, so that
 // PruneCalls can reach the call.
-func (s *Store) RecordCalls(ctx context.Context, calls []api.Call) error {
+func (s *Store) RecordCalls(ctx context.Context, calls []api.Call) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
 	for _, c := range calls {
 		if c.ID == "" || c.CreatedAt.IsZero() || !c.Status.Finished() {
 			return fmt.Errorf("record call %q (status %q): a call needs an id, a creation time and a finished status", c.ID, c.Status)
@@ -69,7 +73,11 @@ func (s *Store) RecordCalls(ctx context.Context, calls []api.Call) error {
 // Durable here means it survives the hearth process being killed (SIGKILL included): the
 // commit is in the WAL when this returns. With synchronous=NORMAL the WAL is not synced on
 // every commit, so a power loss or kernel crash can lose the last calls accepted.
-func (s *Store) EnqueueAsync(ctx context.Context, c api.Call, req store.AsyncRequest, maxQueued int) error {
+func (s *Store) EnqueueAsync(ctx context.Context, c api.Call, req store.AsyncRequest, maxQueued int) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if c.ID == "" || c.CreatedAt.IsZero() {
 		return fmt.Errorf("enqueue call %q: a call needs an id and a creation time", c.ID)
 	}
@@ -99,7 +107,11 @@ func (s *Store) EnqueueAsync(ctx context.Context, c api.Call, req store.AsyncReq
 
 // ClaimAsync implements store.CallStore in one transaction, which takes the write lock at
 // BEGIN (_txlock=immediate), so no other writer slips between the select and the update.
-func (s *Store) ClaimAsync(ctx context.Context, now time.Time, limit int) ([]store.AsyncCall, error) {
+func (s *Store) ClaimAsync(ctx context.Context, now time.Time, limit int) (_ []store.AsyncCall, err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	if limit < 1 {
 		return nil, nil
 	}
@@ -145,7 +157,11 @@ func (s *Store) ClaimAsync(ctx context.Context, now time.Time, limit int) ([]sto
 // FinishAsync implements store.CallStore. c's status must be finished; a zero FinishedAt
 // becomes now. Attempts stay as counted by ClaimAsync. The stored request body is dropped:
 // nothing replays a finished call, and it would double what a call keeps until pruned.
-func (s *Store) FinishAsync(ctx context.Context, c api.Call) error {
+func (s *Store) FinishAsync(ctx context.Context, c api.Call) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if !c.Status.Finished() {
 		return fmt.Errorf("finish call %s: status %q is not a finished one", c.ID, c.Status)
 	}
@@ -171,7 +187,11 @@ func (s *Store) FinishAsync(ctx context.Context, c api.Call) error {
 }
 
 // RetryAsync implements store.CallStore. A zero due means at once.
-func (s *Store) RetryAsync(ctx context.Context, id string, due time.Time, errMsg string) error {
+func (s *Store) RetryAsync(ctx context.Context, id string, due time.Time, errMsg string) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if due.IsZero() {
 		due = time.Now()
 	}
@@ -185,7 +205,11 @@ func (s *Store) RetryAsync(ctx context.Context, id string, due time.Time, errMsg
 
 // RequeueRunning implements store.CallStore. The calls keep their due time, which is at or
 // before their claim, so they can be claimed at once; their attempts stay counted.
-func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
+func (s *Store) RequeueRunning(ctx context.Context) (_ int, err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	r, err := s.db.ExecContext(ctx, `UPDATE calls SET status = 'queued'
 		WHERE status = 'running' AND async = 1`)
 	if err != nil {
@@ -196,8 +220,9 @@ func (s *Store) RequeueRunning(ctx context.Context) (int, error) {
 }
 
 // GetCall implements store.CallStore.
-func (s *Store) GetCall(ctx context.Context, id string) (api.Call, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+callColumns+`, `+resultColumns+` FROM calls WHERE id = ?`, id)
+func (s *Store) GetCall(ctx context.Context, id string) (_ api.Call, err error) {
+	defer s.unavailable(&err)
+	row := s.rdb.QueryRowContext(ctx, `SELECT `+callColumns+`, `+resultColumns+` FROM calls WHERE id = ?`, id)
 	c, err := scanCallResult(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return api.Call{}, fmt.Errorf("call %q: %w", id, store.ErrNotFound)
@@ -207,7 +232,8 @@ func (s *Store) GetCall(ctx context.Context, id string) (api.Call, error) {
 
 // ListCalls implements store.CallStore. The cursor call's created_at is read first, so the
 // page is a range scan of an index on (created_at, id), alone or after function or status.
-func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]api.Call, error) {
+func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) (_ []api.Call, err error) {
+	defer s.unavailable(&err)
 	var (
 		where []string
 		args  []any
@@ -220,7 +246,7 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]api.Call, 
 	}
 	if f.Before != "" {
 		var created int64
-		err := s.db.QueryRowContext(ctx, `SELECT created_at FROM calls WHERE id = ?`, f.Before).Scan(&created)
+		err := s.rdb.QueryRowContext(ctx, `SELECT created_at FROM calls WHERE id = ?`, f.Before).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("list calls before %q: %w", f.Before, store.ErrNotFound)
 		} else if err != nil {
@@ -238,7 +264,7 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]api.Call, 
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, limit)...)
+	rows, err := s.rdb.QueryContext(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list calls: %w", err)
 	}
@@ -257,7 +283,11 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]api.Call, 
 // PruneCalls implements store.CallStore. It deletes in batches, each its own transaction, so
 // that a large backlog does not hold up enqueues; a cancelled ctx stops it between batches,
 // with the count deleted so far.
-func (s *Store) PruneCalls(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) PruneCalls(ctx context.Context, before time.Time) (_ int, err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		r, err := s.db.ExecContext(ctx, `DELETE FROM calls WHERE id IN (SELECT id FROM calls

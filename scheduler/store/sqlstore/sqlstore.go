@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hearthfn/hearth/api"
@@ -23,25 +24,44 @@ var _ store.Store = (*Store)(nil)
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	db *sql.DB
+	// db writes, and reads inside writes; rdb serves reads that stand alone.
+	db, rdb *sql.DB
+	path    string
+	busy    time.Duration // SQLite's busy timeout
+	now     func() time.Time
+
+	lockMu      sync.Mutex
+	lockedUntil time.Time // guarded by lockMu; see writable
+	lockErr     error     // guarded by lockMu
 }
+
+// readConns bounds the connections of standalone reads.
+const readConns = 4
+
+// busyTimeout is how long a write waits for another process's write lock before it fails with
+// store.ErrUnavailable.
+const busyTimeout = 5 * time.Second
 
 // Open opens (creating when missing) the SQLite database at path and brings its schema up to
 // date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, busyTimeout)
+}
+
+func open(ctx context.Context, path string, busy time.Duration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
 	// WAL with synchronous=NORMAL: a commit survives the process being killed, not a power
 	// loss. _txlock=immediate takes the write lock at BEGIN, so a transaction that reads then
 	// writes (ClaimAsync) cannot fail on a lock upgrade if another process opens the file.
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busy.Milliseconds()) + "&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	// One connection: SQLite serialises writers anyway, and a single connection keeps the
-	// per-connection pragmas (foreign keys) in force for every statement.
+	// One write connection: SQLite serialises writers anyway, and writers of this process
+	// then wait their turn here, at once, rather than in SQLite's busy handler.
 	db.SetMaxOpenConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -51,14 +71,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	// Standalone reads have connections of their own. In WAL mode a read takes no lock that a
+	// writer holds, so reads (the API's GETs) go on while a write waits for the write lock
+	// held by another process, up to the busy timeout, rather than queue behind that write on
+	// the one write connection. query_only keeps them to reading.
+	rdb, err := sql.Open("sqlite", "file:"+path+fmt.Sprintf("?_pragma=busy_timeout(%d)", busy.Milliseconds())+"&_pragma=foreign_keys(1)&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	return &Store{db: db, rdb: rdb, path: path, busy: busy, now: time.Now}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.db.Close()) }
 
 // AddVersion implements store.FunctionStore.
-func (s *Store) AddVersion(ctx context.Context, name string, v api.Version) (api.Function, error) {
+func (s *Store) AddVersion(ctx context.Context, name string, v api.Version) (_ api.Function, err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return api.Function{}, err
+	}
 	spec, err := json.Marshal(v.Spec)
 	if err != nil {
 		return api.Function{}, err
@@ -97,8 +131,9 @@ const selectFunction = `SELECT f.name, f.created_at, f.updated_at,
 	FROM functions f JOIN versions v ON v.function = f.name AND v.number = f.current_version`
 
 // GetFunction implements store.FunctionStore.
-func (s *Store) GetFunction(ctx context.Context, name string) (api.Function, error) {
-	row := s.db.QueryRowContext(ctx, selectFunction+` WHERE f.name = ?`, name)
+func (s *Store) GetFunction(ctx context.Context, name string) (_ api.Function, err error) {
+	defer s.unavailable(&err)
+	row := s.rdb.QueryRowContext(ctx, selectFunction+` WHERE f.name = ?`, name)
 	f, err := scanFunction(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return api.Function{}, fmt.Errorf("function %q: %w", name, store.ErrNotFound)
@@ -107,8 +142,9 @@ func (s *Store) GetFunction(ctx context.Context, name string) (api.Function, err
 }
 
 // ListFunctions implements store.FunctionStore.
-func (s *Store) ListFunctions(ctx context.Context) ([]api.Function, error) {
-	rows, err := s.db.QueryContext(ctx, selectFunction+` ORDER BY f.name`)
+func (s *Store) ListFunctions(ctx context.Context) (_ []api.Function, err error) {
+	defer s.unavailable(&err)
+	rows, err := s.rdb.QueryContext(ctx, selectFunction+` ORDER BY f.name`)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +161,9 @@ func (s *Store) ListFunctions(ctx context.Context) ([]api.Function, error) {
 }
 
 // ListVersions implements store.FunctionStore.
-func (s *Store) ListVersions(ctx context.Context, name string) ([]api.Version, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT number, image, source_hash, spec, created_at
+func (s *Store) ListVersions(ctx context.Context, name string) (_ []api.Version, err error) {
+	defer s.unavailable(&err)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT number, image, source_hash, spec, created_at
 		FROM versions WHERE function = ? ORDER BY number DESC`, name)
 	if err != nil {
 		return nil, err
@@ -150,7 +187,11 @@ func (s *Store) ListVersions(ctx context.Context, name string) ([]api.Version, e
 }
 
 // DeleteFunction implements store.FunctionStore.
-func (s *Store) DeleteFunction(ctx context.Context, name string) error {
+func (s *Store) DeleteFunction(ctx context.Context, name string) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM functions WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete function %s: %w", name, err)

@@ -12,14 +12,21 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "hearth.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, openFresh)
+}
+
+func TestTokensConformance(t *testing.T) {
+	storetest.RunTokens(t, openFresh)
+}
+
+// openFresh opens a new, empty store that is closed when the test ends.
+func openFresh(t *testing.T) store.Store {
+	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func TestCallsConformance(t *testing.T) {

@@ -144,6 +144,7 @@ type Spec struct {
 	Port          int32                  `protobuf:"varint,6,opt,name=port,proto3" json:"port,omitempty"`
 	Resources     *Resources             `protobuf:"bytes,7,opt,name=resources,proto3" json:"resources,omitempty"`
 	Labels        map[string]string      `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Security      *Security              `protobuf:"bytes,9,opt,name=security,proto3" json:"security,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +235,106 @@ func (x *Spec) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *Spec) GetSecurity() *Security {
+	if x != nil {
+		return x.Security
+	}
+	return nil
+}
+
+// Security mirrors agent/instance.Security: every zero field is the hardened default.
+type Security struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	WritableRoot  bool                   `protobuf:"varint,2,opt,name=writable_root,json=writableRoot,proto3" json:"writable_root,omitempty"`
+	TmpSizeMb     int64                  `protobuf:"varint,3,opt,name=tmp_size_mb,json=tmpSizeMb,proto3" json:"tmp_size_mb,omitempty"`
+	PidsLimit     int32                  `protobuf:"varint,4,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
+	Nofile        int32                  `protobuf:"varint,5,opt,name=nofile,proto3" json:"nofile,omitempty"`
+	CapAdd        []string               `protobuf:"bytes,6,rep,name=cap_add,json=capAdd,proto3" json:"cap_add,omitempty"`
+	Network       string                 `protobuf:"bytes,7,opt,name=network,proto3" json:"network,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Security) Reset() {
+	*x = Security{}
+	mi := &file_driver_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Security) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Security) ProtoMessage() {}
+
+func (x *Security) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Security.ProtoReflect.Descriptor instead.
+func (*Security) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Security) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Security) GetWritableRoot() bool {
+	if x != nil {
+		return x.WritableRoot
+	}
+	return false
+}
+
+func (x *Security) GetTmpSizeMb() int64 {
+	if x != nil {
+		return x.TmpSizeMb
+	}
+	return 0
+}
+
+func (x *Security) GetPidsLimit() int32 {
+	if x != nil {
+		return x.PidsLimit
+	}
+	return 0
+}
+
+func (x *Security) GetNofile() int32 {
+	if x != nil {
+		return x.Nofile
+	}
+	return 0
+}
+
+func (x *Security) GetCapAdd() []string {
+	if x != nil {
+		return x.CapAdd
+	}
+	return nil
+}
+
+func (x *Security) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
 type Instance struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -246,7 +347,7 @@ type Instance struct {
 
 func (x *Instance) Reset() {
 	*x = Instance{}
-	mi := &file_driver_proto_msgTypes[3]
+	mi := &file_driver_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +359,7 @@ func (x *Instance) String() string {
 func (*Instance) ProtoMessage() {}
 
 func (x *Instance) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[3]
+	mi := &file_driver_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +372,7 @@ func (x *Instance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Instance.ProtoReflect.Descriptor instead.
 func (*Instance) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{3}
+	return file_driver_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Instance) GetId() string {
@@ -317,7 +418,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_driver_proto_msgTypes[4]
+	mi := &file_driver_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +430,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[4]
+	mi := &file_driver_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +443,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{4}
+	return file_driver_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Status) GetInstance() *Instance {
@@ -405,7 +506,7 @@ type ErrorDetail struct {
 
 func (x *ErrorDetail) Reset() {
 	*x = ErrorDetail{}
-	mi := &file_driver_proto_msgTypes[5]
+	mi := &file_driver_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +518,7 @@ func (x *ErrorDetail) String() string {
 func (*ErrorDetail) ProtoMessage() {}
 
 func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[5]
+	mi := &file_driver_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +531,7 @@ func (x *ErrorDetail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorDetail.ProtoReflect.Descriptor instead.
 func (*ErrorDetail) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{5}
+	return file_driver_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ErrorDetail) GetSentinel() string {
@@ -448,7 +549,7 @@ type FingerprintRequest struct {
 
 func (x *FingerprintRequest) Reset() {
 	*x = FingerprintRequest{}
-	mi := &file_driver_proto_msgTypes[6]
+	mi := &file_driver_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +561,7 @@ func (x *FingerprintRequest) String() string {
 func (*FingerprintRequest) ProtoMessage() {}
 
 func (x *FingerprintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[6]
+	mi := &file_driver_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +574,7 @@ func (x *FingerprintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FingerprintRequest.ProtoReflect.Descriptor instead.
 func (*FingerprintRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{6}
+	return file_driver_proto_rawDescGZIP(), []int{7}
 }
 
 type FingerprintResponse struct {
@@ -489,7 +590,7 @@ type FingerprintResponse struct {
 
 func (x *FingerprintResponse) Reset() {
 	*x = FingerprintResponse{}
-	mi := &file_driver_proto_msgTypes[7]
+	mi := &file_driver_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +602,7 @@ func (x *FingerprintResponse) String() string {
 func (*FingerprintResponse) ProtoMessage() {}
 
 func (x *FingerprintResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[7]
+	mi := &file_driver_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +615,7 @@ func (x *FingerprintResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FingerprintResponse.ProtoReflect.Descriptor instead.
 func (*FingerprintResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{7}
+	return file_driver_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FingerprintResponse) GetName() string {
@@ -561,7 +662,7 @@ type EnsureImageRequest struct {
 
 func (x *EnsureImageRequest) Reset() {
 	*x = EnsureImageRequest{}
-	mi := &file_driver_proto_msgTypes[8]
+	mi := &file_driver_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +674,7 @@ func (x *EnsureImageRequest) String() string {
 func (*EnsureImageRequest) ProtoMessage() {}
 
 func (x *EnsureImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[8]
+	mi := &file_driver_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +687,7 @@ func (x *EnsureImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureImageRequest.ProtoReflect.Descriptor instead.
 func (*EnsureImageRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{8}
+	return file_driver_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EnsureImageRequest) GetRef() string {
@@ -604,7 +705,7 @@ type EnsureImageResponse struct {
 
 func (x *EnsureImageResponse) Reset() {
 	*x = EnsureImageResponse{}
-	mi := &file_driver_proto_msgTypes[9]
+	mi := &file_driver_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +717,7 @@ func (x *EnsureImageResponse) String() string {
 func (*EnsureImageResponse) ProtoMessage() {}
 
 func (x *EnsureImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[9]
+	mi := &file_driver_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +730,7 @@ func (x *EnsureImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureImageResponse.ProtoReflect.Descriptor instead.
 func (*EnsureImageResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{9}
+	return file_driver_proto_rawDescGZIP(), []int{10}
 }
 
 type StartRequest struct {
@@ -641,7 +742,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_driver_proto_msgTypes[10]
+	mi := &file_driver_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +754,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[10]
+	mi := &file_driver_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +767,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{10}
+	return file_driver_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StartRequest) GetSpec() *Spec {
@@ -685,7 +786,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_driver_proto_msgTypes[11]
+	mi := &file_driver_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +798,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[11]
+	mi := &file_driver_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +811,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{11}
+	return file_driver_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StartResponse) GetInstance() *Instance {
@@ -729,7 +830,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_driver_proto_msgTypes[12]
+	mi := &file_driver_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +842,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[12]
+	mi := &file_driver_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +855,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{12}
+	return file_driver_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -772,7 +873,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_driver_proto_msgTypes[13]
+	mi := &file_driver_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +885,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[13]
+	mi := &file_driver_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +898,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{13}
+	return file_driver_proto_rawDescGZIP(), []int{14}
 }
 
 type ResumeRequest struct {
@@ -809,7 +910,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_driver_proto_msgTypes[14]
+	mi := &file_driver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +922,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[14]
+	mi := &file_driver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +935,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{14}
+	return file_driver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -852,7 +953,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +965,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +978,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{15}
+	return file_driver_proto_rawDescGZIP(), []int{16}
 }
 
 type StopRequest struct {
@@ -890,7 +991,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1003,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1016,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{16}
+	return file_driver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StopRequest) GetId() string {
@@ -940,7 +1041,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1053,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1066,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{17}
+	return file_driver_proto_rawDescGZIP(), []int{18}
 }
 
 type InspectRequest struct {
@@ -977,7 +1078,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1090,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1103,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{18}
+	return file_driver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InspectRequest) GetId() string {
@@ -1021,7 +1122,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1134,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1147,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{19}
+	return file_driver_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InspectResponse) GetStatus() *Status {
@@ -1064,7 +1165,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1177,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1190,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{20}
+	return file_driver_proto_rawDescGZIP(), []int{21}
 }
 
 type ListResponse struct {
@@ -1101,7 +1202,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1214,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1227,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{21}
+	return file_driver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListResponse) GetInstances() []*Status {
@@ -1151,7 +1252,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1264,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1277,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{22}
+	return file_driver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -1230,7 +1331,7 @@ type LogsChunk struct {
 
 func (x *LogsChunk) Reset() {
 	*x = LogsChunk{}
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1343,7 @@ func (x *LogsChunk) String() string {
 func (*LogsChunk) ProtoMessage() {}
 
 func (x *LogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1356,7 @@ func (x *LogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsChunk.ProtoReflect.Descriptor instead.
 func (*LogsChunk) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{23}
+	return file_driver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LogsChunk) GetData() []byte {
@@ -1275,7 +1376,7 @@ const file_driver_proto_rawDesc = "" +
 	"\tcpu_milli\x18\x02 \x01(\x03R\bcpuMilli\"8\n" +
 	"\fCapabilities\x12\x14\n" +
 	"\x05pause\x18\x01 \x01(\bR\x05pause\x12\x12\n" +
-	"\x04logs\x18\x02 \x01(\bR\x04logs\"\x93\x03\n" +
+	"\x04logs\x18\x02 \x01(\bR\x04logs\"\xcb\x03\n" +
 	"\x04Spec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12\x18\n" +
@@ -1284,13 +1385,23 @@ const file_driver_proto_rawDesc = "" +
 	"\x03env\x18\x05 \x03(\v2\x1f.hearth.driver.v1.Spec.EnvEntryR\x03env\x12\x12\n" +
 	"\x04port\x18\x06 \x01(\x05R\x04port\x129\n" +
 	"\tresources\x18\a \x01(\v2\x1b.hearth.driver.v1.ResourcesR\tresources\x12:\n" +
-	"\x06labels\x18\b \x03(\v2\".hearth.driver.v1.Spec.LabelsEntryR\x06labels\x1a6\n" +
+	"\x06labels\x18\b \x03(\v2\".hearth.driver.v1.Spec.LabelsEntryR\x06labels\x126\n" +
+	"\bsecurity\x18\t \x01(\v2\x1a.hearth.driver.v1.SecurityR\bsecurity\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
+	"\bSecurity\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
+	"\rwritable_root\x18\x02 \x01(\bR\fwritableRoot\x12\x1e\n" +
+	"\vtmp_size_mb\x18\x03 \x01(\x03R\ttmpSizeMb\x12\x1d\n" +
+	"\n" +
+	"pids_limit\x18\x04 \x01(\x05R\tpidsLimit\x12\x16\n" +
+	"\x06nofile\x18\x05 \x01(\x05R\x06nofile\x12\x17\n" +
+	"\acap_add\x18\x06 \x03(\tR\x06capAdd\x12\x18\n" +
+	"\anetwork\x18\a \x01(\tR\anetwork\"\x90\x01\n" +
 	"\bInstance\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1377,76 +1488,78 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_driver_proto_goTypes = []any{
 	(*Resources)(nil),             // 0: hearth.driver.v1.Resources
 	(*Capabilities)(nil),          // 1: hearth.driver.v1.Capabilities
 	(*Spec)(nil),                  // 2: hearth.driver.v1.Spec
-	(*Instance)(nil),              // 3: hearth.driver.v1.Instance
-	(*Status)(nil),                // 4: hearth.driver.v1.Status
-	(*ErrorDetail)(nil),           // 5: hearth.driver.v1.ErrorDetail
-	(*FingerprintRequest)(nil),    // 6: hearth.driver.v1.FingerprintRequest
-	(*FingerprintResponse)(nil),   // 7: hearth.driver.v1.FingerprintResponse
-	(*EnsureImageRequest)(nil),    // 8: hearth.driver.v1.EnsureImageRequest
-	(*EnsureImageResponse)(nil),   // 9: hearth.driver.v1.EnsureImageResponse
-	(*StartRequest)(nil),          // 10: hearth.driver.v1.StartRequest
-	(*StartResponse)(nil),         // 11: hearth.driver.v1.StartResponse
-	(*PauseRequest)(nil),          // 12: hearth.driver.v1.PauseRequest
-	(*PauseResponse)(nil),         // 13: hearth.driver.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 14: hearth.driver.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 15: hearth.driver.v1.ResumeResponse
-	(*StopRequest)(nil),           // 16: hearth.driver.v1.StopRequest
-	(*StopResponse)(nil),          // 17: hearth.driver.v1.StopResponse
-	(*InspectRequest)(nil),        // 18: hearth.driver.v1.InspectRequest
-	(*InspectResponse)(nil),       // 19: hearth.driver.v1.InspectResponse
-	(*ListRequest)(nil),           // 20: hearth.driver.v1.ListRequest
-	(*ListResponse)(nil),          // 21: hearth.driver.v1.ListResponse
-	(*LogsRequest)(nil),           // 22: hearth.driver.v1.LogsRequest
-	(*LogsChunk)(nil),             // 23: hearth.driver.v1.LogsChunk
-	nil,                           // 24: hearth.driver.v1.Spec.EnvEntry
-	nil,                           // 25: hearth.driver.v1.Spec.LabelsEntry
-	nil,                           // 26: hearth.driver.v1.Status.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
+	(*Security)(nil),              // 3: hearth.driver.v1.Security
+	(*Instance)(nil),              // 4: hearth.driver.v1.Instance
+	(*Status)(nil),                // 5: hearth.driver.v1.Status
+	(*ErrorDetail)(nil),           // 6: hearth.driver.v1.ErrorDetail
+	(*FingerprintRequest)(nil),    // 7: hearth.driver.v1.FingerprintRequest
+	(*FingerprintResponse)(nil),   // 8: hearth.driver.v1.FingerprintResponse
+	(*EnsureImageRequest)(nil),    // 9: hearth.driver.v1.EnsureImageRequest
+	(*EnsureImageResponse)(nil),   // 10: hearth.driver.v1.EnsureImageResponse
+	(*StartRequest)(nil),          // 11: hearth.driver.v1.StartRequest
+	(*StartResponse)(nil),         // 12: hearth.driver.v1.StartResponse
+	(*PauseRequest)(nil),          // 13: hearth.driver.v1.PauseRequest
+	(*PauseResponse)(nil),         // 14: hearth.driver.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 15: hearth.driver.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 16: hearth.driver.v1.ResumeResponse
+	(*StopRequest)(nil),           // 17: hearth.driver.v1.StopRequest
+	(*StopResponse)(nil),          // 18: hearth.driver.v1.StopResponse
+	(*InspectRequest)(nil),        // 19: hearth.driver.v1.InspectRequest
+	(*InspectResponse)(nil),       // 20: hearth.driver.v1.InspectResponse
+	(*ListRequest)(nil),           // 21: hearth.driver.v1.ListRequest
+	(*ListResponse)(nil),          // 22: hearth.driver.v1.ListResponse
+	(*LogsRequest)(nil),           // 23: hearth.driver.v1.LogsRequest
+	(*LogsChunk)(nil),             // 24: hearth.driver.v1.LogsChunk
+	nil,                           // 25: hearth.driver.v1.Spec.EnvEntry
+	nil,                           // 26: hearth.driver.v1.Spec.LabelsEntry
+	nil,                           // 27: hearth.driver.v1.Status.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
 }
 var file_driver_proto_depIdxs = []int32{
-	24, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
+	25, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
 	0,  // 1: hearth.driver.v1.Spec.resources:type_name -> hearth.driver.v1.Resources
-	25, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
-	27, // 3: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
-	3,  // 4: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
-	26, // 5: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
-	1,  // 6: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
-	0,  // 7: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
-	2,  // 8: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
-	3,  // 9: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
-	28, // 10: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
-	4,  // 11: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
-	4,  // 12: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
-	27, // 13: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	6,  // 14: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
-	8,  // 15: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
-	10, // 16: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
-	12, // 17: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
-	14, // 18: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
-	16, // 19: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
-	18, // 20: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
-	20, // 21: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
-	22, // 22: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
-	7,  // 23: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
-	9,  // 24: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
-	11, // 25: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
-	13, // 26: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
-	15, // 27: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
-	17, // 28: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
-	19, // 29: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
-	21, // 30: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
-	23, // 31: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
-	23, // [23:32] is the sub-list for method output_type
-	14, // [14:23] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	26, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
+	3,  // 3: hearth.driver.v1.Spec.security:type_name -> hearth.driver.v1.Security
+	28, // 4: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
+	4,  // 5: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
+	27, // 6: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
+	1,  // 7: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
+	0,  // 8: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
+	2,  // 9: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
+	4,  // 10: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
+	29, // 11: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	5,  // 12: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
+	5,  // 13: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
+	28, // 14: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 15: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
+	9,  // 16: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
+	11, // 17: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
+	13, // 18: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
+	15, // 19: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
+	17, // 20: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
+	19, // 21: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
+	21, // 22: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
+	23, // 23: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
+	8,  // 24: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
+	10, // 25: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
+	12, // 26: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
+	14, // 27: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
+	16, // 28: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
+	18, // 29: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
+	20, // 30: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
+	22, // 31: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
+	24, // 32: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -1460,7 +1573,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,142 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/store"
+)
+
+// CreateToken implements store.TokenStore.
+func (s *Store) CreateToken(ctx context.Context, t store.TokenRecord) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
+	fns := t.Functions
+	if fns == nil {
+		fns = []string{}
+	}
+	b, err := json.Marshal(fns)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO tokens (id, name, role, functions, hash, created_at, expires_at, last_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, string(t.Role), string(b), t.Hash,
+		t.CreatedAt.UnixNano(), unixOrZero(t.ExpiresAt), unixOrZero(t.LastUsedAt))
+	if err != nil {
+		return fmt.Errorf("save token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const selectToken = `SELECT id, name, role, functions, hash, created_at, expires_at, last_used_at FROM tokens`
+
+// GetToken implements store.TokenStore.
+func (s *Store) GetToken(ctx context.Context, id string) (_ store.TokenRecord, err error) {
+	defer s.unavailable(&err)
+	t, err := scanToken(s.rdb.QueryRowContext(ctx, selectToken+` WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.TokenRecord{}, fmt.Errorf("token %q: %w", id, store.ErrNotFound)
+	}
+	return t, err
+}
+
+// ListTokens implements store.TokenStore.
+func (s *Store) ListTokens(ctx context.Context) (_ []store.TokenRecord, err error) {
+	defer s.unavailable(&err)
+	rows, err := s.rdb.QueryContext(ctx, selectToken+` ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.TokenRecord{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteToken implements store.TokenStore.
+func (s *Store) DeleteToken(ctx context.Context, id string) (err error) {
+	defer s.unavailable(&err)
+	if err := s.writable(); err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("token %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// TouchTokens implements store.TokenStore.
+func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) (err error) {
+	defer s.unavailable(&err)
+	if len(used) == 0 {
+		return nil
+	}
+	if err := s.writable(); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for id, at := range used {
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = MAX(last_used_at, ?) WHERE id = ?`,
+			at.UnixNano(), id); err != nil {
+			return fmt.Errorf("record use of token %s: %w", id, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func scanToken(row scanner) (store.TokenRecord, error) {
+	var (
+		t                      store.TokenRecord
+		role, fns              string
+		created, expires, used int64
+	)
+	if err := row.Scan(&t.ID, &t.Name, &role, &fns, &t.Hash, &created, &expires, &used); err != nil {
+		return store.TokenRecord{}, err
+	}
+	t.Role = api.Role(role)
+	if err := json.Unmarshal([]byte(fns), &t.Functions); err != nil {
+		return store.TokenRecord{}, fmt.Errorf("decode functions of token %s: %w", t.ID, err)
+	}
+	if len(t.Functions) == 0 {
+		t.Functions = nil
+	}
+	t.CreatedAt = time.Unix(0, created).UTC()
+	t.ExpiresAt = timeOrZero(expires)
+	t.LastUsedAt = timeOrZero(used)
+	return t, nil
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func timeOrZero(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
