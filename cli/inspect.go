@@ -81,12 +81,44 @@ func functionFields(f api.Function, url string, now time.Time) []output.Field {
 		{Name: "Concurrency", Value: strconv.Itoa(s.Concurrency)},
 		{Name: "Instances", Value: fmt.Sprintf("min %d, max %d", s.MinInstances, s.MaxInstances)},
 		{Name: "Queue", Value: strconv.Itoa(s.Queue)},
+		{Name: "Access", Value: access(s)},
+		{Name: "Confinement", Value: confinement(s)},
 		// Only the keys: values are often secrets, and inspect output ends up in tickets.
 		{Name: "Env", Value: strings.Join(slices.Sorted(maps.Keys(s.Env)), ", ")},
 		{Name: "Created", Value: timeAndAge(f.CreatedAt, now)},
 		{Name: "Updated", Value: timeAndAge(f.UpdatedAt, now)},
 	}
 	return fields
+}
+
+// access says who may call the function.
+func access(s api.FunctionSpec) string {
+	if s.Public {
+		return "public: anyone may call it"
+	}
+	return "private: a token covering it is needed"
+}
+
+// confinement sums up how the function's instances are hardened, the defaults filled in.
+func confinement(s api.FunctionSpec) string {
+	user := s.User
+	if user == "" {
+		user = "image's non-root USER, else " + api.DefaultUser
+	}
+	root := "read-only root"
+	if s.WritableRoot {
+		root = "writable root"
+	}
+	caps := "no capabilities"
+	if len(s.CapAdd) > 0 {
+		caps = "capabilities " + strings.Join(s.CapAdd, ",")
+	}
+	network := "network with outbound"
+	if s.Network == api.NetworkNone {
+		network = "no network out"
+	}
+	return fmt.Sprintf("user %s, %s, %s, /tmp %d MB, %d pids, %d files, %s",
+		user, caps, root, s.TmpSizeMB, s.PidsLimit, s.NoFile, network)
 }
 
 func timeAndAge(t, now time.Time) string {
