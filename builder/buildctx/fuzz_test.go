@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -127,53 +126,26 @@ func links(t *testing.T, dir string) []string {
 // extractSeeds are uncompressed tar streams: good archives and every hostile shape the unit
 // tests know.
 func extractSeeds(t testing.TB) [][]byte {
-	tarOf := func(entries ...entry) []byte {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, e := range entries {
-			typ := e.typ
-			if typ == 0 {
-				typ = tar.TypeReg
-			}
-			hdr := &tar.Header{Name: e.name, Typeflag: typ, Mode: 0o644, Linkname: e.link}
-			if typ == tar.TypeXGlobalHeader {
-				hdr = &tar.Header{Typeflag: typ, PAXRecords: map[string]string{"comment": "git archive"}}
-			}
-			if typ == tar.TypeReg {
-				hdr.Size = int64(len(e.body))
-			}
-			if err := tw.WriteHeader(hdr); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.WriteString(tw, e.body); err != nil && typ == tar.TypeReg {
-				t.Fatal(err)
-			}
-		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
 	many := make([]entry, 40)
 	for i := range many {
 		many[i] = entry{name: "f" + strings.Repeat("x", i)}
 	}
 	return [][]byte{
-		tarOf(entry{name: "func.yaml", body: "name: a\nruntime: go\n"}, entry{name: "sub/", typ: tar.TypeDir},
+		tarOf(t, entry{name: "func.yaml", body: "name: a\nruntime: go\n"}, entry{name: "sub/", typ: tar.TypeDir},
 			entry{name: "sub/h.go", body: "package a"}, entry{name: "l", typ: tar.TypeSymlink, link: "sub/h.go"}),
-		tarOf(entry{name: "./", typ: tar.TypeDir}, entry{name: "./a/b.txt", body: "b"}),
-		tarOf(entry{name: "pax", typ: tar.TypeXGlobalHeader}, entry{name: "a", body: "a"}),
-		tarOf(entry{name: "../evil", body: "x"}),
-		tarOf(entry{name: "/etc/evil", body: "x"}),
-		tarOf(entry{name: "a/../../evil", body: "x"}),
-		tarOf(entry{name: "l", typ: tar.TypeSymlink, link: "/etc"}, entry{name: "l/passwd", body: "x"}),
-		tarOf(entry{name: "a", typ: tar.TypeSymlink, link: "."}, entry{name: "b", typ: tar.TypeSymlink, link: "a/../.."}),
-		tarOf(entry{name: "d", typ: tar.TypeSymlink, link: ".."}, entry{name: "d/x", body: "x"}),
-		tarOf(entry{name: "f", body: "x"}, entry{name: "l", typ: tar.TypeSymlink, link: "f"}, entry{name: "l", body: "y"}),
-		tarOf(entry{name: "h", typ: tar.TypeLink, link: "f"}),
-		tarOf(entry{name: "c", typ: tar.TypeChar}),
-		tarOf(entry{name: "big", body: strings.Repeat("0", 70<<10)}),
-		tarOf(many...),
+		tarOf(t, entry{name: "./", typ: tar.TypeDir}, entry{name: "./a/b.txt", body: "b"}),
+		tarOf(t, entry{name: "pax", typ: tar.TypeXGlobalHeader}, entry{name: "a", body: "a"}),
+		tarOf(t, entry{name: "../evil", body: "x"}),
+		tarOf(t, entry{name: "/etc/evil", body: "x"}),
+		tarOf(t, entry{name: "a/../../evil", body: "x"}),
+		tarOf(t, entry{name: "l", typ: tar.TypeSymlink, link: "/etc"}, entry{name: "l/passwd", body: "x"}),
+		tarOf(t, entry{name: "a", typ: tar.TypeSymlink, link: "."}, entry{name: "b", typ: tar.TypeSymlink, link: "a/../.."}),
+		tarOf(t, entry{name: "d", typ: tar.TypeSymlink, link: ".."}, entry{name: "d/x", body: "x"}),
+		tarOf(t, entry{name: "f", body: "x"}, entry{name: "l", typ: tar.TypeSymlink, link: "f"}, entry{name: "l", body: "y"}),
+		tarOf(t, entry{name: "h", typ: tar.TypeLink, link: "f"}),
+		tarOf(t, entry{name: "c", typ: tar.TypeChar}),
+		tarOf(t, entry{name: "big", body: strings.Repeat("0", 70<<10)}),
+		tarOf(t, many...),
 		append(append(sparseTar("s1", 40<<10), sparseTar("s2", 40<<10)...), endOfTar()...),
 		append(sparseTar("huge", 1<<40), endOfTar()...),
 		{},
