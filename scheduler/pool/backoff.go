@@ -1,6 +1,9 @@
 package pool
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // A function whose instances fail to start (an image that crashes at once, an engine that
 // refuses containers) backs off: after n failed starts in a row, no start is tried for
@@ -25,6 +28,25 @@ func startBackoff(failures int) time.Duration {
 	}
 	return min(d, startBackoffMax)
 }
+
+// BackoffError is what a call gets while its function backs off: it is ErrStartBackoff, and
+// unwraps to the last start's error.
+type BackoffError struct {
+	Function string
+	// Failures is the number of failed starts in a row; RetryIn how long until the next may
+	// be tried.
+	Failures int
+	RetryIn  time.Duration
+	Last     error
+}
+
+func (e *BackoffError) Error() string {
+	return fmt.Sprintf("instances of %s failed to start %d times in a row; the next try is in %s; the last one: %v",
+		e.Function, e.Failures, e.RetryIn.Round(time.Millisecond), e.Last)
+}
+
+// Unwrap gives ErrStartBackoff and the last start's error.
+func (e *BackoffError) Unwrap() []error { return []error{ErrStartBackoff, e.Last} }
 
 // startFailedLocked records a failed start of f at now.
 func (f *function) startFailedLocked(now time.Time) {

@@ -16,4 +16,7 @@ var (
 	// ErrNoCapacity: the function reserves more memory or CPU than the node can ever give one
 	// instance; no amount of waiting helps.
 	ErrNoCapacity = errors.New("does not fit on the node")
+	// ErrStartBackoff: the function's instances keep failing to start and the next start is
+	// not due yet (backoff.go); a *BackoffError says when, and why the last one failed.
+	ErrStartBackoff = errors.New("instances keep failing to start")
 )

@@ -286,8 +286,7 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 		if f.backingOffLocked(p.cfg.Now()) && f.pendingCount() == 0 && f.liveCount() == 0 {
 			// Starts keep failing and none is due yet: nothing will come for this call to take.
 			stopWaiting()
-			return nil, fmt.Errorf("start an instance of %s (failed %d times in a row; the next try is at most %s away): %w",
-				name, f.startFailures, startBackoff(f.startFailures), f.lastErr)
+			return nil, &BackoffError{Function: name, Failures: f.startFailures, RetryIn: f.retryAt.Sub(p.cfg.Now()), Last: f.lastErr}
 		}
 		changed := f.changed
 		p.mu.Unlock()

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -378,6 +380,16 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 	case errors.Is(err, pool.ErrUnknownFunction):
 		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
 		return OutcomeNotFound
+	case errors.Is(err, pool.ErrStartBackoff):
+		// Checked first: the error also wraps the last start's, which may be any of below.
+		var be *pool.BackoffError
+		retry := time.Second
+		if errors.As(err, &be) && be.RetryIn > retry {
+			retry = be.RetryIn
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, err.Error())
+		return OutcomeUnavailable
 	case errors.Is(err, pool.ErrQueueFull):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, api.CodeQueueFull,

@@ -344,6 +344,11 @@ func TestAcquireErrorsAnswerAndOutcome(t *testing.T) {
 		{"shutting down", pool.ErrClosed, http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
 		{"removed meanwhile", pool.ErrUnknownFunction, http.StatusNotFound, api.CodeNotFound, "", OutcomeNotFound},
 		{"start failed", errors.New("image not found"), http.StatusBadGateway, api.CodeInstanceFailed, "", OutcomeInstanceFailed},
+		{"starts backing off", &pool.BackoffError{Function: "f", Failures: 3, RetryIn: 1500 * time.Millisecond,
+			Last: fmt.Errorf("instance exited: %w", agent.ErrNotReady)},
+			http.StatusServiceUnavailable, api.CodeUnavailable, "2", OutcomeUnavailable},
+		{"backing off after the engine went", &pool.BackoffError{Function: "f", Failures: 1, RetryIn: 200 * time.Millisecond,
+			Last: driver.ErrUnavailable}, http.StatusServiceUnavailable, api.CodeUnavailable, "1", OutcomeUnavailable},
 		{"image gone", fmt.Errorf("image f:1 is not on this node: deploy the function again (hearth deploy): %w", driver.ErrImageNotFound),
 			http.StatusServiceUnavailable, api.CodeUnavailable, "", OutcomeUnavailable},
 	} {
