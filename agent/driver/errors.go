@@ -14,6 +14,9 @@ var (
 	ErrNotSupported = errors.New("not supported by this driver")
 	// ErrUnavailable: the driver cannot reach its engine (Docker daemon down, Nomad unreachable).
 	ErrUnavailable = errors.New("driver engine unavailable")
+	// ErrNoCapacity: the engine cannot place the instance anywhere (a Nomad cluster without a
+	// node that has the memory or CPU it asks for); the message carries the engine's reason.
+	ErrNoCapacity = errors.New("no capacity for the instance")
 	// ErrPluginExited: the plugin process ended; the driver must be dispensed again.
 	ErrPluginExited = errors.New("driver plugin exited")
 )

@@ -380,6 +380,16 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 	case errors.Is(err, pool.ErrUnknownFunction):
 		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
 		return OutcomeNotFound
+	case errors.Is(err, pool.ErrNoCapacity), errors.Is(err, driver.ErrNoCapacity):
+		// No Retry-After: waiting does not help. The pool's error, or the engine's (a cluster
+		// that cannot place the instance), names the figures. Before the backoff: a start the
+		// engine cannot place is no less so for being retried.
+		msg := err.Error()
+		if err == pool.ErrNoCapacity {
+			msg = fmt.Sprintf("function %s reserves more memory or CPU than this node can give one instance: lower memory (func.yaml)", function)
+		}
+		writeError(w, http.StatusServiceUnavailable, api.CodeNoCapacity, msg)
+		return OutcomeUnavailable
 	case errors.Is(err, pool.ErrStartBackoff):
 		// Checked first: the error also wraps the last start's, which may be any of below.
 		var be *pool.BackoffError
@@ -395,14 +405,6 @@ func (rt *Router) acquireError(w http.ResponseWriter, r *http.Request, function 
 		writeError(w, http.StatusServiceUnavailable, api.CodeQueueFull,
 			fmt.Sprintf("every instance of %s is busy and its queue of waiting calls is full: retry later, or raise queue or max_instances (func.yaml)", function))
 		return OutcomeQueueFull
-	case errors.Is(err, pool.ErrNoCapacity):
-		// No Retry-After: waiting does not help. The pool's error names the figures.
-		msg := err.Error()
-		if err == pool.ErrNoCapacity {
-			msg = fmt.Sprintf("function %s reserves more memory or CPU than this node can give one instance: lower memory (func.yaml)", function)
-		}
-		writeError(w, http.StatusServiceUnavailable, api.CodeNoCapacity, msg)
-		return OutcomeUnavailable
 	case errors.Is(err, driver.ErrUnavailable):
 		// The pool notices an engine that is back within its health interval.
 		w.Header().Set("Retry-After", "5")

@@ -25,6 +25,7 @@ var errorTable = []struct {
 	{driver.ErrImageNotFound, codes.FailedPrecondition, "image_not_found"},
 	{driver.ErrNotSupported, codes.Unimplemented, "not_supported"},
 	{driver.ErrUnavailable, codes.Unavailable, "unavailable"},
+	{driver.ErrNoCapacity, codes.ResourceExhausted, "no_capacity"},
 	// A driver that itself talks to a plugin may report that plugin's exit; Aborted is otherwise
 	// unused here, so it cannot be confused with a transport failure.
 	{driver.ErrPluginExited, codes.Aborted, "plugin_exited"},
