@@ -1,5 +1,6 @@
 # hearth: `make run` runs a single-machine server, `make test` runs every test tier.
-# Both set up what they need on a bare Debian machine (Docker Engine, the runtime build images).
+# Both set up what they need on a bare Debian machine (Docker Engine, the runtime build images;
+# for `make test` also an image registry and a Nomad dev agent on loopback).
 
 GO       ?= go
 BIN      := bin/hearth
@@ -28,6 +29,11 @@ build: ## Build bin/hearth (static, no cgo)
 env-up: ## Install and start the Docker Engine when missing
 	@bash scripts/docker.sh
 
+.PHONY: nomad-up
+nomad-up: env-up ## Start the image registry and a Nomad dev agent when missing (builds Nomad once per machine)
+	@bash scripts/registry.sh
+	@bash scripts/nomad.sh
+
 .PHONY: images
 images: build env-up ## Make the runtimes' build images when missing
 	$(BIN) images bootstrap
@@ -37,11 +43,11 @@ run: images ## Run `hearth server --dev` on $(ADDR) with data in $(DATA_DIR)
 	$(BIN) server --dev --addr $(ADDR) --data-dir $(DATA_DIR)
 
 .PHONY: test
-test: images ## Run unit, integration and end-to-end tests (needs Docker: set up here)
+test: images nomad-up ## Run unit, integration and end-to-end tests (needs Docker, the registry and Nomad: set up here)
 	HEARTH_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -tags 'integration e2e' ./...
 
 .PHONY: bench
-bench: images ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
+bench: images nomad-up ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
 	$(GO) run ./bench -bin $(BIN)
 
 # Each fuzz target and its package. Their seed corpora (f.Add and testdata/fuzz/) run in every

@@ -1,6 +1,7 @@
 package api
 
-// Info is the body of GET /v1/info: what the server is and whether its node can run functions.
+// Info is the body of GET /v1/info: what the server is, whether its node can run functions, and
+// what builds their images.
 type Info struct {
 	// Version is the server's build version.
 	Version string `json:"version"`
@@ -11,4 +12,15 @@ type Info struct {
 	// Ready is false when the node's engine cannot be reached; Problem says why.
 	Ready   bool   `json:"ready"`
 	Problem string `json:"problem,omitempty"`
+	// Builder says what builds function images and where: "docker 20.10.24 at
+	// unix:///var/run/docker.sock". The server builds on a Docker Engine whatever runs its
+	// instances (a Nomad cluster too), so a deploy needs it reachable.
+	Builder string `json:"builder,omitempty"`
+	// BuilderReady is false when the builder's engine cannot be reached (deploys then fail
+	// with "unavailable"); BuilderProblem says why.
+	BuilderReady   bool   `json:"builder_ready"`
+	BuilderProblem string `json:"builder_problem,omitempty"`
+	// Registry is where built images are pushed and nodes pull them from, host[:port][/prefix];
+	// empty when images stay in the builder's engine (a single machine).
+	Registry string `json:"registry,omitempty"`
 }

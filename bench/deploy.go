@@ -31,9 +31,25 @@ type bench struct {
 	drv     *docker.Driver
 	catalog *runtimes.Catalog
 	work    string
+	// driver names what runs the server's instances ("docker", "nomad"); it goes into every row.
+	driver string
+	// names goes between namePrefix and the runtime in the names of the functions deployed
+	// ("" on Docker, "nomad-" on Nomad), so that an image or registry tag says where it ran.
+	names string
+	// engine lists what the server's instances run as (Docker containers, Nomad jobs): a
+	// measurement that needs an instance gone waits until the engine agrees with the pool.
+	engine lister
+	// pushed are the images the server pushed to the registry (-registry) for the bench's
+	// functions, for deleteTags.
+	pushed []string
 	// hc calls functions through hearth with the server's admin token: functions are private,
 	// so every call the bench makes pays what a real caller's does for its token.
 	hc *http.Client
+}
+
+// lister is the part of a driver the bench needs to see the server's instances on the engine.
+type lister interface {
+	List(ctx context.Context) ([]instance.Status, error)
 }
 
 // namePrefix starts the name of every function the bench deploys; removeImages relies on it.
@@ -84,6 +100,9 @@ func (b *bench) deployScaffold(ctx context.Context, runtime, name, extraYAML str
 	if err != nil {
 		return deployed{}, fmt.Errorf("deploy %s: %w", name, err)
 	}
+	if b.cfg.registry != "" && strings.HasPrefix(fn.Version.Image, b.cfg.registry+"/") {
+		b.pushed = append(b.pushed, fn.Version.Image)
+	}
 	return deployed{name: name, image: fn.Version.Image, spec: fn.Version.Spec.WithDefaults(),
 		buildTime: time.Since(began)}, nil
 }
@@ -109,9 +128,10 @@ func (b *bench) pool(ctx context.Context, name string) ([]api.InstanceStatus, er
 	return fn.Pool.Instances, nil
 }
 
-// containers returns the Docker containers of a function's instances.
+// containers returns what a function's instances run as on the engine (Docker containers, Nomad
+// jobs).
 func (b *bench) containers(ctx context.Context, name string) ([]instance.Status, error) {
-	all, err := b.drv.List(ctx)
+	all, err := b.engine.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +144,8 @@ func (b *bench) containers(ctx context.Context, name string) ([]instance.Status,
 	return mine, nil
 }
 
-// waitGone waits until a function has no container left, so that the next measurement starts
-// on a quiet machine.
+// waitGone waits until a function has no container (or Nomad job) left, so that the next
+// measurement starts on a quiet machine.
 func (b *bench) waitGone(ctx context.Context, name string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
@@ -137,7 +157,7 @@ func (b *bench) waitGone(ctx context.Context, name string, limit time.Duration) 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d container(s) of %s still there after %s", len(cs), name, limit)
+			return fmt.Errorf("%d instance(s) of %s still on %s after %s", len(cs), name, b.driver, limit)
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -189,8 +209,13 @@ func imageSize(ctx context.Context, image string) (int64, error) {
 // rawSpec is the spec of a container the bench starts itself for a floor: the function's image,
 // memory, CPU and env, as hearth would start it, but unknown to hearth's pool.
 func rawSpec(fn deployed) instance.Spec {
-	return instance.Spec{ID: namePrefix + "raw-" + randomID(), Image: fn.image, Port: contract.DefaultPort, Env: fn.spec.Env,
-		Resources: instance.Resources{MemoryMB: fn.spec.MemoryMB, CPUMilli: fn.spec.CPUMilli},
+	s := fn.spec
+	return instance.Spec{ID: namePrefix + "raw-" + randomID(), Image: fn.image, Port: contract.DefaultPort, Env: s.Env,
+		Resources: instance.Resources{MemoryMB: s.MemoryMB, CPUMilli: s.CPUMilli},
+		// As the pool's securityOf: the same confinement (all zero, the drivers' defaults, for
+		// the scaffolds).
+		Security: instance.Security{User: s.User, WritableRoot: s.WritableRoot, TmpSizeMB: s.TmpSizeMB,
+			PidsLimit: s.PidsLimit, NoFile: s.NoFile, CapAdd: s.CapAdd, Network: s.Network},
 		// The function image's labels reach its containers; this one is told apart from the
 		// pool's instances of the function by a function label of its own.
 		Labels: map[string]string{instance.LabelFunction: namePrefix + "raw"}}

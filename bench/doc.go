@@ -8,16 +8,23 @@
 //     Docker create + start + ready + call of the same image;
 //   - hearth's call to an instance its pool paused with a raw Docker unpause + call.
 //
+// With the Nomad agent and the registry of scripts/nomad.sh and scripts/registry.sh (-nomad, on by
+// default), it starts a second server, `hearth server --driver nomad`, and compares for the go
+// no-op a warm call with a direct call to the allocation's port, and the first call with no
+// instance with the same job registered through the Nomad API, step by step (nomad.go,
+// nomadcold.go, nomadphases.go).
+//
 // For every runtime it reports the image size, the first build and the time to ready. It writes
 // the same figures as JSON. Goals are measured and marked met or not; a missed goal does not fail
 // the run.
 //
 // It drives a real `hearth server --dev` (the binary given by -bin) and the real Docker Engine;
-// `make bench` builds and runs it. It removes every container, function image and directory it
-// made. Figures are noisy on shared machines: compare ratios from one run, never absolute
-// numbers across runs.
+// `make bench` builds and runs it. It removes every container, Nomad job, function image,
+// registry tag and directory it made. Figures are noisy on shared machines: compare ratios from
+// one run, never absolute numbers across runs.
 //
 // Files: main.go (flags, the order of the run, cleanup), warm.go, cold.go and pause.go (one
-// measurement each), proxy.go (the bare proxy, run as this same executable), runtimes.go (the per-runtime rows), deploy.go (functions and the pool's
-// state), goals.go, report.go and stats.go.
+// measurement each), proxy.go (the bare proxy, run as this same executable), runtimes.go (the
+// per-runtime rows), nomad.go, nomadcold.go and nomadphases.go (the Nomad section), deploy.go
+// (functions and the pool's state), goals.go, report.go and stats.go.
 package main

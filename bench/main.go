@@ -27,6 +27,12 @@ type config struct {
 	functions  string
 	runtimes   string
 	dockerHost string
+	// nomad, when true, adds the Nomad section (nomad.go): a server on the Nomad agent at
+	// nomadAddr, pushing images to registry, with nomadCold cold samples per side.
+	nomad     bool
+	nomadAddr string
+	registry  string
+	nomadCold int
 }
 
 // report is everything one run measured; it is also the JSON written to -out.
@@ -35,6 +41,8 @@ type report struct {
 	Machine  machine      `json:"machine"`
 	Rows     []row        `json:"rows"`
 	Runtimes []runtimeRow `json:"runtimes"`
+	// NomadPhases is where the time of each Nomad cold start went, by Nomad's own record.
+	NomadPhases *nomadPhaseReport `json:"nomad_phases,omitempty"`
 	// WallSeconds is the run's duration, server start to the last figure.
 	WallSeconds float64 `json:"wall_seconds"`
 }
@@ -44,17 +52,23 @@ type machine struct {
 	CPUs   int    `json:"cpus"`
 	OS     string `json:"os"`
 	Docker string `json:"docker"`
+	Nomad  string `json:"nomad,omitempty"`
 	Go     string `json:"go"`
 }
 
 // row is one line of the table: hearth's figure and the floor it is compared with.
 type row struct {
 	// Function is the runtime of the no-op function measured ("go", "python").
-	Function string  `json:"function"`
-	Kind     kind    `json:"kind"`
-	Name     string  `json:"name"`
-	Hearth   summary `json:"hearth"`
-	Floor    summary `json:"floor"`
+	Function string `json:"function"`
+	// Driver is what ran the instances: "docker" (hearth server --dev) or "nomad".
+	Driver string  `json:"driver"`
+	Kind   kind    `json:"kind"`
+	Name   string  `json:"name"`
+	Hearth summary `json:"hearth"`
+	Floor  summary `json:"floor"`
+	// Paired is hearth's time minus the floor's, sample pair by sample pair (the Nomad cold
+	// row, whose pairs each begin at a point of the Nomad client's report cycle of their own).
+	Paired *summary `json:"paired_diff,omitempty"`
 	// FloorName says what the floor is.
 	FloorName string `json:"floor_name"`
 	// BareProxy is the warm call through a bare Go reverse proxy to the same instance: the
@@ -75,6 +89,9 @@ const (
 	kindWarm16 kind = "warm_c16"
 	kindCold   kind = "cold"
 	kindPaused kind = "paused"
+	// kindNomadCold is the first call with no instance on Nomad, against the same job
+	// registered through the Nomad API.
+	kindNomadCold kind = "nomad_cold"
 )
 
 func main() {
@@ -86,6 +103,10 @@ func main() {
 	flag.StringVar(&cfg.functions, "functions", "go,python", "comma-separated runtimes of the no-op functions compared with the floors")
 	flag.StringVar(&cfg.runtimes, "runtimes", "", "comma-separated runtimes for the image and time-to-ready rows (default: all)")
 	flag.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the Docker Engine")
+	flag.BoolVar(&cfg.nomad, "nomad", true, "measure hearth on Nomad too (needs the agent of scripts/nomad.sh and the registry of scripts/registry.sh)")
+	flag.StringVar(&cfg.nomadAddr, "nomad-addr", "http://127.0.0.1:4646", "the Nomad agent's API")
+	flag.StringVar(&cfg.registry, "registry", "127.0.0.1:5000", "the registry the server on Nomad pushes images to and Nomad pulls them from")
+	flag.IntVar(&cfg.nomadCold, "nomad-cold", 10, "samples per side of the Nomad cold row")
 	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
 	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
@@ -110,7 +131,15 @@ func main() {
 
 func run(ctx context.Context, cfg config) error {
 	began := time.Now()
-	srv, err := startServer(ctx, cfg.bin)
+	if cfg.nomad {
+		if cfg.nomadCold < 1 {
+			return fmt.Errorf("-nomad-cold %d: the Nomad cold row needs at least one pair", cfg.nomadCold)
+		}
+		if err := checkNomad(cfg); err != nil {
+			return err
+		}
+	}
+	srv, err := startServer(ctx, cfg.bin, "--dev")
 	if err != nil {
 		return err
 	}
@@ -131,7 +160,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer drv.Close()
-	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, catalog: runtimes.New(), work: srv.dataDir,
+	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, engine: drv, driver: "docker", catalog: runtimes.New(), work: srv.dataDir,
 		hc: &http.Client{Transport: withToken(http.DefaultTransport, token)}}
 
 	rep := report{When: time.Now().UTC(), Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}}
@@ -159,6 +188,13 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("runtime %s: %w", rt.Name, err)
 		}
 		rep.Runtimes = append(rep.Runtimes, rr)
+	}
+	if cfg.nomad {
+		nr, err := nomadRows(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		rep.Rows, rep.NomadPhases, rep.Machine.Nomad = append(rep.Rows, nr.rows...), nr.phases, nr.version
 	}
 	rep.WallSeconds = time.Since(began).Seconds()
 
@@ -191,6 +227,7 @@ func (b *bench) functionRows(ctx context.Context, rt string) ([]row, coldRun, er
 	}
 	rows = append(rows, cold, paused)
 	for i := range rows {
+		rows[i].Driver = b.driver
 		rows[i].Goals = evaluate(rows[i])
 	}
 	return rows, cr, nil

@@ -3,12 +3,17 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
 func printReport(w io.Writer, rep report) {
-	fmt.Fprintf(w, "\nhearth vs the floors, %s; %d CPUs, Docker %s (times in ms: min / median / p99)\n\n",
-		rep.When.Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.Docker)
+	nomadOn := ""
+	if rep.Machine.Nomad != "" {
+		nomadOn = ", Nomad " + rep.Machine.Nomad
+	}
+	fmt.Fprintf(w, "\nhearth vs the floors, %s; %d CPUs, Docker %s%s (times in ms: min / median / p99)\n\n",
+		rep.When.Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.Docker, nomadOn)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FUNCTION\tMEASUREMENT\tHEARTH\tFLOOR\tHEARTH/FLOOR (median)\tGOAL\tMET")
 	for _, r := range rep.Rows {
@@ -16,10 +21,13 @@ func printReport(w io.Writer, rep report) {
 		if r.Kind != kindWarm16 { // c16's goal is on its throughput line
 			gs = r.Goals
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Function, r.Name, cell(r.Hearth), cell(r.Floor),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", functionCell(r), r.Name, cell(r.Hearth), cell(r.Floor),
 			ratio(r.Hearth, r.Floor), goalText(gs, 0), goalMet(gs, 0))
 		for i := 1; i < len(gs); i++ {
 			fmt.Fprintf(tw, "\t\t\t\t\t%s\t%s\n", goalText(gs, i), goalMet(gs, i))
+		}
+		if r.Paired != nil {
+			fmt.Fprintf(tw, "\t  hearth - floor, pair by pair\t%s\t\t\t\t\n", cell(*r.Paired))
 		}
 		if r.Kind == kindWarm16 {
 			fmt.Fprintf(tw, "\t  throughput (req/s)\t%.0f\t%.0f\t%.2fx\t%s\t%s\n", r.Hearth.RPS, r.Floor.RPS,
@@ -31,6 +39,13 @@ func printReport(w io.Writer, rep report) {
 	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to the instance hearth runs (same keep-alive client);")
 	fmt.Fprintln(w, "  first call = Docker API create + start, ready polled every 1 ms, one call;")
 	fmt.Fprintln(w, "  paused = Docker API unpause of a container the bench paused, one call.")
+	if rep.NomadPhases != nil {
+		fmt.Fprintln(w, "  on nomad: warm = direct HTTP call to the allocation's port; first call = the same job")
+		fmt.Fprintln(w, "  registered through the Nomad API until its allocation runs, ready polled every 1 ms, one call;")
+		fmt.Fprintln(w, "  both samples of a pair begin at the same point of the Nomad client's report cycle, the pairs")
+		fmt.Fprintln(w, "  at points spread over it: the goal is on the median of the pairs' differences.")
+		printPhases(w, *rep.NomadPhases)
+	}
 
 	if len(rep.Runtimes) > 0 {
 		fmt.Fprintf(w, "\nruntimes: image size, first build and time to ready (first call with no instance)\n\n")
@@ -96,7 +111,7 @@ func printHop(w io.Writer, rows []row) {
 			fmt.Fprintln(tw, "FUNCTION\tMEASUREMENT\tDIRECT (median / p99, req/s)\tBARE PROXY\tHEARTH\tCPU PER CALL (proxy / hearth)")
 			header = true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f / %.0f µs\n", r.Function, r.Name, hop(r.Floor), hop(*r.BareProxy),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f / %.0f µs\n", functionCell(r), r.Name, hop(r.Floor), hop(*r.BareProxy),
 			hop(r.Hearth), r.ProxyCPUPerCallUS, r.HearthCPUPerCallUS)
 	}
 	tw.Flush()
@@ -104,4 +119,37 @@ func printHop(w io.Writer, rows []row) {
 
 func hop(s summary) string {
 	return fmt.Sprintf("%s / %s, %.0f", ms(s.P50MS), ms(s.P99MS), s.RPS)
+}
+
+// functionCell names a row's function, and the driver when it is not Docker.
+func functionCell(r row) string {
+	if r.Driver != "" && r.Driver != "docker" {
+		return r.Function + " on " + r.Driver
+	}
+	return r.Function
+}
+
+// printPhases shows where the time of the Nomad cold starts went, step by step, on both sides.
+func printPhases(w io.Writer, p nomadPhaseReport) {
+	fmt.Fprintf(w, "\nnomad cold start, step by step (median ms of each step, from Nomad's and Docker's timestamps;\n")
+	fmt.Fprintf(w, "offset: when the sample began after the client's last report)\n\n")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "SIDE\tOFFSET")
+	for _, s := range phaseSteps {
+		fmt.Fprintf(tw, "\t%s", strings.ToUpper(s.name))
+	}
+	fmt.Fprintln(tw, "\tTOTAL")
+	for _, side := range []struct {
+		name string
+		ps   []nomadPhases
+	}{{"hearth", p.Hearth}, {"floor", p.Floor}} {
+		fmt.Fprintf(tw, "%s\t%.0f", side.name, medianOf(side.ps, func(p nomadPhases) float64 { return p.Offset }))
+		for _, s := range phaseSteps {
+			fmt.Fprintf(tw, "\t%.1f", medianOf(side.ps, s.of))
+		}
+		fmt.Fprintf(tw, "\t%.1f\n", medianOf(side.ps, func(p nomadPhases) float64 { return p.Answered }))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  (the floor's Start returned %.1f ms after the report that the job runs, median)\n",
+		medianOf(p.Floor, func(p nomadPhases) float64 { return p.StartReturned - p.Reported }))
 }

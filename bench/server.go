@@ -25,7 +25,9 @@ type server struct {
 	log   bytes.Buffer
 }
 
-func startServer(ctx context.Context, bin string) (*server, error) {
+// startServer runs `hearth server` on a free loopback port with a temporary data directory;
+// node says what runs its instances ("--dev": the local Docker Engine; "--driver nomad ...").
+func startServer(ctx context.Context, bin string, node ...string) (*server, error) {
 	dataDir, err := os.MkdirTemp("", "hearth-bench-")
 	if err != nil {
 		return nil, err
@@ -37,7 +39,7 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 	addr := l.Addr().String()
 	l.Close()
 	s := &server{url: "http://" + addr, dataDir: dataDir}
-	args := []string{"server", "--dev", "--addr", addr, "--data-dir", dataDir, "--log-level", "warn"}
+	args := append([]string{"server", "--addr", addr, "--data-dir", dataDir, "--log-level", "warn"}, node...)
 	if _, err := os.Stat(caBundle); err == nil {
 		args = append(args, "--build-ca-bundle", caBundle)
 	}

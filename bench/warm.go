@@ -20,7 +20,7 @@ const rounds = 4
 // warmRows compares calls through hearth with calls straight to the instance hearth runs, at
 // concurrency 1 and 16, and with calls through a bare reverse proxy to it (proxy.go).
 func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
-	name := namePrefix + rt + "-warm"
+	name := namePrefix + b.names + rt + "-warm"
 	logf("%s: deploying %s", rt, name)
 	fn, err := b.deployScaffold(ctx, rt, name, warmYAML)
 	if err != nil {

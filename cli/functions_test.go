@@ -86,7 +86,7 @@ func TestInspect(t *testing.T) {
 		"Instances:      min 0, max 4\n",
 		"Queue:          100\n",
 		"Access:         private: a token covering it is needed\n",
-		"Confinement:    user image's non-root USER, else 65534:65534, no capabilities, read-only root, /tmp 64 MB, 512 pids, 4096 files, network with outbound\n",
+		"Confinement:    user 65534:65534 (or the image's non-root USER, on Docker), no capabilities, read-only root, /tmp 64 MB, 512 pids, 4096 files, network with outbound\n",
 		"Env:            MODE, TOKEN\n",
 		"Created:        2025-05-30T10:00:00Z (2d ago)\n",
 		"\nINSTANCE   VERSION   STATE    IN FLIGHT   LAST USED   PAUSED    STARTED   ENDPOINT\n",

@@ -103,7 +103,7 @@ func access(s api.FunctionSpec) string {
 func confinement(s api.FunctionSpec) string {
 	user := s.User
 	if user == "" {
-		user = "image's non-root USER, else " + api.DefaultUser
+		user = api.DefaultUser + " (or the image's non-root USER, on Docker)"
 	}
 	root := "read-only root"
 	if s.WritableRoot {

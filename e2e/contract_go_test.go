@@ -27,7 +27,6 @@ func TestContract_Go(t *testing.T) {
 func runContract(t *testing.T, runtime string) {
 	t.Helper()
 	name := "contract-" + runtime
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{})
 	dir := contractFunctionDir(t, runtime)
 	// The suite calls the function as any client would, without a token: the contract is the
@@ -71,25 +70,19 @@ func contractFunctionDir(t *testing.T, runtime string) string {
 	return dst
 }
 
-// removeFunctionImages removes, when the test ends (after its server has stopped, as it is
-// registered first), every image labelled as function's: the function's own images and the
-// intermediate images of their builds. hearth's base images are kept: they are shared and slow
-// to make.
-func removeFunctionImages(t *testing.T, function string) {
-	t.Helper()
-	t.Cleanup(func() { removeImagesNow(t, function) })
-}
-
-// removeImagesNow removes every image built for function. Its instances must be gone first: an
-// image a container still uses cannot be removed.
-func removeImagesNow(t *testing.T, function string) {
+// removeServerImages removes every image a test server built: the functions' images and the
+// stages of their builds, all labelled with the server's node id (hearth.server). Filtering by
+// the server, not by the function's name, leaves alone the images that tests of other packages
+// build at the same time under the same names (the contract functions). The server must have
+// stopped: an image a container still uses cannot be removed.
+func removeServerImages(t *testing.T, node string) {
 	t.Helper()
 	// A few passes: an image whose child is removed in the same pass is refused at first.
 	var ids []string
 	for range 3 {
-		out, err := exec.Command("docker", "images", "-aq", "--filter", "label=hearth.function="+function).Output()
+		out, err := exec.Command("docker", "images", "-aq", "--filter", "label=hearth.server="+node).Output()
 		if err != nil {
-			t.Errorf("list the images of %s: %v", function, err)
+			t.Errorf("list the images of server %s: %v", node, err)
 			return
 		}
 		if ids = strings.Fields(string(out)); len(ids) == 0 {
@@ -97,5 +90,5 @@ func removeImagesNow(t *testing.T, function string) {
 		}
 		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
 	}
-	t.Errorf("images of %s left behind: %v", function, ids)
+	t.Errorf("images of server %s left behind: %v", node, ids)
 }

@@ -45,7 +45,6 @@ func echoFunction(t *testing.T, s *server, name string, settings map[string]stri
 		"func.yaml":  yaml,
 		"Dockerfile": "FROM scratch\nCOPY echo /echo\nENV PORT=8080\nEXPOSE 8080\nENTRYPOINT [\"/echo\"]\n",
 	})
-	s.functions = append(s.functions, name) // its images go when the server stops
 	return dir
 }
 

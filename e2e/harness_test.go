@@ -45,8 +45,8 @@ type server struct {
 	cmd     *exec.Cmd
 	log     *syncbuf.Buffer
 	done    chan error
-	// functions made with newFunction; their images are removed once the server has stopped.
-	functions []string
+	// nomad is true for a server running its instances on the Nomad dev agent.
+	nomad bool
 }
 
 type serverOpts struct {
@@ -57,6 +57,9 @@ type serverOpts struct {
 	https bool
 	// addr, when set, is the listen address instead of a free loopback port.
 	addr string
+	// nomad runs the server against the Nomad dev agent and the loopback registry that
+	// scripts/nomad.sh and scripts/registry.sh start, instead of --dev.
+	nomad bool
 }
 
 // startServer runs a server for the test and stops it at cleanup, checking then that it left no
@@ -72,7 +75,11 @@ func startServer(t *testing.T, opts serverOpts) *server {
 	if addr == "" {
 		addr = freeAddr(t)
 	}
-	args := append([]string{"server", "--dev", "--addr", addr, "--data-dir", dataDir}, opts.extraArgs...)
+	node := []string{"--dev"}
+	if opts.nomad {
+		node = []string{"--driver", "nomad", "--nomad-addr", nomadAddr, "--registry", registryAddr}
+	}
+	args := append(append([]string{"server", "--addr", addr, "--data-dir", dataDir}, node...), opts.extraArgs...)
 	cmd := exec.Command(bin, args...)
 	// A temp dir of the test's own: what the server and its driver plugin leave in TMPDIR when
 	// they are killed (the plugin's socket) goes with the test.
@@ -82,7 +89,7 @@ func startServer(t *testing.T, opts serverOpts) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{URL: "http://" + addr, dataDir: dataDir, cmd: cmd, log: logs, done: make(chan error, 1)}
+	s := &server{URL: "http://" + addr, dataDir: dataDir, cmd: cmd, log: logs, done: make(chan error, 1), nomad: opts.nomad}
 	// The probe only asks whether the server answers; the TLS test checks its certificate.
 	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	if opts.https {
@@ -143,9 +150,15 @@ func (s *server) stop(t *testing.T) {
 		t.Errorf("server left %d containers behind: %v", len(left), left)
 		_ = exec.Command("docker", append([]string{"rm", "-f"}, left...)...).Run()
 	}
-	for _, fn := range s.functions {
-		removeImagesNow(t, fn)
+	if s.nomad {
+		if jobs := nomadJobsOf(t, strings.TrimSpace(string(node))); len(jobs) > 0 {
+			t.Errorf("server left %d Nomad jobs behind: %v", len(jobs), jobs)
+			for _, j := range jobs {
+				purgeNomadJob(t, j)
+			}
+		}
 	}
+	removeServerImages(t, strings.TrimSpace(string(node)))
 	if t.Failed() {
 		t.Logf("server log:\n%s", s.logs())
 	}
@@ -219,7 +232,6 @@ func (s *server) fails(t *testing.T, dir string, args ...string) string {
 func (s *server) newFunction(t *testing.T, name string) string {
 	t.Helper()
 	parent := t.TempDir()
-	s.functions = append(s.functions, name)
 	s.must(t, parent, "init", "--runtime", "go", name)
 	return filepath.Join(parent, name)
 }

@@ -15,7 +15,6 @@ import (
 // and a server that keep the contract; it deploys and answers as the scaffold promises.
 func TestRuntime_Docker(t *testing.T) {
 	const name = "docker-hello"
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{})
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "docker", name)

@@ -19,7 +19,6 @@ import (
 func TestRuntime_Java(t *testing.T) {
 	const name = "java-hello"
 	javaNeedsImages(t)
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{})
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "java", name)
@@ -102,7 +101,6 @@ func TestContract_Java(t *testing.T) {
 func TestRuntime_JavaDependencies(t *testing.T) {
 	const name = "java-deps"
 	javaNeedsImages(t)
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{})
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "java", name)

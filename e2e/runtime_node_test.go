@@ -30,7 +30,6 @@ func startNodeServer(t *testing.T) *server {
 // invoke; then a handler named in func.yaml, and a wrong one refused at build time.
 func TestRuntime_Node(t *testing.T) {
 	const name = "node-hello"
-	removeFunctionImages(t, name)
 	s := startNodeServer(t)
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "node", name)
@@ -141,7 +140,6 @@ const isNumberLock = `{
 // own node_modules is built without npm.
 func TestRuntime_NodeDependencies(t *testing.T) {
 	const name = "node-deps"
-	removeFunctionImages(t, name)
 	s := startNodeServer(t)
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "node", name)

@@ -22,7 +22,6 @@ import (
 // deploy, invoke; then a handler named in func.yaml, and a wrong one refused at build time.
 func TestRuntime_Python(t *testing.T) {
 	const name = "python-hello"
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{})
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "python", name)
@@ -99,7 +98,6 @@ func TestContract_Python(t *testing.T) {
 // has a build CA bundle, which the build stage uses and the function's image does not get.
 func TestRuntime_PythonDependencies(t *testing.T) {
 	const name = "python-deps"
-	removeFunctionImages(t, name)
 	s := startServer(t, serverOpts{extraArgs: []string{"--build-ca-bundle", "/etc/ssl/certs/ca-certificates.crt"}})
 	parent := t.TempDir()
 	s.must(t, parent, "init", "--runtime", "python", name)

@@ -10,6 +10,7 @@ fail=0
 rules=(
   "^github.com/docker/docker|$mod/agent/driver/docker$|$mod/builder/docker$"
   "^github.com/hashicorp/go-plugin|$mod/agent/driver/plugin(/.*)?$"
+  "^github.com/hashicorp/nomad/api|$mod/agent/driver/nomad$"
   "^github.com/gorilla/mux|$mod/scheduler/httpapi$"
   "^modernc.org/sqlite|$mod/scheduler/store/sqlstore$"
   "^github.com/spf13/cobra|$mod/cli(/.*)?$|$mod/cmd/hearth$"

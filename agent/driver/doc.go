@@ -10,6 +10,7 @@
 // Where to read next:
 //   - agent/driver/plugin: the gRPC glue, the handshake and the error table.
 //   - agent/driver/docker: the Docker Engine implementation.
+//   - agent/driver/nomad: the Nomad implementation (one job per instance).
 //   - agent/driver/fake: the in-memory implementation that unit tests use.
 //   - agent/driver/drivertest: the conformance suite every implementation passes.
 package driver

@@ -59,6 +59,12 @@ type Capabilities struct {
 	Pause bool `json:"pause"`
 	// Logs is true when Logs works.
 	Logs bool `json:"logs"`
+	// Images is true when the driver keeps images on its node: Fingerprint lists them and
+	// EnsureImage makes one present, or fails with ErrImageNotFound (Docker: yes). Without it
+	// the engine fetches images itself when it starts an instance (Nomad's clients pull them):
+	// Fingerprint lists none, EnsureImage only checks the reference, and a missing image shows
+	// as Start's ErrImageNotFound.
+	Images bool `json:"images"`
 }
 
 // Fingerprint describes a driver and its node.

@@ -9,8 +9,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -50,8 +52,12 @@ type Config struct {
 	// Catalog holds the runtimes; nil means runtimes.New().
 	Catalog *runtimes.Catalog
 	// Repository prefixes image names: "<Repository>/<function>:<hash>". It defaults to
-	// DefaultRepository; a cluster sets it to "<registry>/hearth".
+	// DefaultRepository, or with a Registry to "<Registry.Address>/hearth" (a Repository
+	// outside the Registry is an error).
 	Repository string
+	// Registry, when its Address is set, is where every image is pushed after it is built or
+	// found cached; nodes pull it from there. Without one images stay in the engine.
+	Registry Registry
 	// Images overrides runtimes' build and run images by runtime name (the operator's
 	// --runtime-image), e.g. to build Python functions on an official python image.
 	Images map[string]RuntimeImages
@@ -83,6 +89,8 @@ type engine interface {
 	ImageImport(ctx context.Context, source image.ImportSource, ref string, opts image.ImportOptions) (io.ReadCloser, error)
 	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
 	ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
+	ImagePush(ctx context.Context, ref string, opts image.PushOptions) (io.ReadCloser, error)
+	ServerVersion(ctx context.Context) (types.Version, error)
 	Close() error
 }
 
@@ -103,6 +111,9 @@ type Builder struct {
 	caBundle []byte // nil when no bundle is configured
 	owner    string
 	slots    buildSlots
+	registry Registry         // Address empty: no pushes
+	auth     string           // the pushes' X-Registry-Auth
+	now      func() time.Time // the clock push progress is timed on
 }
 
 // validOwner is what Config.Owner may hold: it goes into a Dockerfile's LABEL line unquoted.
@@ -126,6 +137,10 @@ func New(cfg Config) (*Builder, error) {
 	if cfg.MaxBuilds == 0 {
 		cfg.MaxBuilds = DefaultMaxBuilds
 	}
+	auth, err := checkRegistry(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	cat := cfg.Catalog
 	if cat == nil {
 		cat = runtimes.New()
@@ -147,7 +162,36 @@ func New(cfg Config) (*Builder, error) {
 		return nil, fmt.Errorf("docker client for %s: %w", cfg.Host, err)
 	}
 	return &Builder{api: api, catalog: cat, host: cfg.Host, repo: strings.TrimSuffix(cfg.Repository, "/"),
-		images: cfg.Images, caBundle: bundle, owner: cfg.Owner, slots: newBuildSlots(cfg.MaxBuilds)}, nil
+		images: cfg.Images, caBundle: bundle, owner: cfg.Owner, slots: newBuildSlots(cfg.MaxBuilds),
+		registry: cfg.Registry, auth: auth, now: time.Now}, nil
+}
+
+// checkRegistry validates cfg's registry, names the images under it, and returns the pushes'
+// X-Registry-Auth.
+func checkRegistry(cfg *Config) (string, error) {
+	r := cfg.Registry
+	if r.Address == "" {
+		if r.Username != "" || r.Password != "" {
+			return "", errors.New("registry credentials without a registry to push to")
+		}
+		return "", nil
+	}
+	if err := ValidateRegistry(r.Address); err != nil {
+		return "", err
+	}
+	if (r.Username == "") != (r.Password == "") {
+		return "", fmt.Errorf("registry %s: a username needs a password and a password a username", r.Address)
+	}
+	if cfg.Repository == "" || cfg.Repository == DefaultRepository {
+		cfg.Repository = r.Address + "/" + DefaultRepository
+	} else if !strings.HasPrefix(cfg.Repository, r.Address+"/") {
+		return "", fmt.Errorf("image repository %s is not in the registry %s that images are pushed to", cfg.Repository, r.Address)
+	}
+	auth, err := encodeAuth(r)
+	if err != nil {
+		return "", fmt.Errorf("registry %s: encode the credentials: %w", r.Address, err)
+	}
+	return auth, nil
 }
 
 // Close releases the Docker client's connections.
@@ -156,6 +200,34 @@ func (b *Builder) Close() error { return b.api.Close() }
 // Build implements builder.Builder. Besides the interface's errors it returns
 // builder.ErrInvalidSource (wrapping the runtime's explanation) and ErrBuildImageMissing.
 func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Result, error) {
+	res, err := b.build(ctx, req)
+	if err != nil || b.registry.Address == "" {
+		return res, err
+	}
+	// A cached image is pushed as well: the registry may have lost it (wiped, or cleaned by
+	// its operator), and the nodes start instances from there. A push of layers the registry
+	// has costs a request per layer. It runs outside the build slots: it is the registry's
+	// time, not the machine's.
+	if err := b.push(ctx, res.Image, req.Progress); err != nil {
+		return builder.Result{}, err // its message names the image, and thus the function
+	}
+	return res, nil
+}
+
+// Status implements builder.Builder.
+func (b *Builder) Status(ctx context.Context) builder.Status {
+	st := builder.Status{Engine: "docker", Host: b.host, Registry: b.registry.Address}
+	v, err := b.api.ServerVersion(ctx)
+	if err != nil {
+		st.Problem = b.engineError(ctx, "ask the engine its version", err).Error()
+		return st
+	}
+	st.Engine += " " + v.Version
+	return st
+}
+
+// build makes (or finds) the image of req in the engine.
+func (b *Builder) build(ctx context.Context, req builder.Request) (builder.Result, error) {
 	rt, err := b.catalog.Lookup(req.Runtime)
 	if err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, also(builder.ErrUnknownRuntime, err))

@@ -46,6 +46,14 @@ type fakeEngine struct {
 	// buildStarted (slots_test.go).
 	buildGate    chan struct{}
 	buildStarted chan string
+	// pushOutput is every push's JSON output (default: a push that succeeds), pushErr fails
+	// ImagePush itself; pushes are the references pushed, with their X-Registry-Auth
+	// (push_test.go). version is the engine's, versionErr fails ServerVersion.
+	pushOutput string
+	pushErr    error
+	pushes     []fakePush
+	version    string
+	versionErr error
 }
 
 // fakeImport is one ImageImport call: the image, its changes and the tar it was sent.

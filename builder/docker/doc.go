@@ -25,5 +25,12 @@
 // Config.Images lets an operator use other images for a runtime; Build checks that the engine
 // has them, so a missing one is reported with what to run rather than as a failed pull.
 //
+// With Config.Registry, images are named under the registry ("<registry>/hearth/<function>:
+// <hash>") and every Build, cached ones too, pushes its image there (push.go) with the
+// registry's credentials, condensing the engine's push output into a few progress lines; a
+// push that fails is builder.ErrPushFailed. ValidateRegistry (registry.go) refuses an address
+// Docker would read as a Docker Hub account. Status reports the engine's version, or why it
+// cannot be reached, for the server's /v1/info.
+//
 // Where to read next: builder (the interface), builder/buildctx, runtimes (the templates).
 package docker

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 
 func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 	var (
-		dev                           bool
+		nodes                         nodeFlags
 		addr, publicURL, dataDir      string
 		dockerHost, logLevel          string
 		maxBody                       = byteSize(10 << 20)
@@ -37,15 +36,15 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		tlsCert, tlsKey               string
 		allowedHosts                  []string
 		callbackAllowPrivate          bool
-		instanceNetwork               string
-		instancesReachHost            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the hearth server (with --dev: plus a node on the local Docker Engine)",
 		Long: `Run the hearth server: the REST API under /v1, the invoke front door under /invoke,
 the dashboard under /ui, and the store. With --dev it also runs a node agent that starts
-function instances on the local Docker Engine, which is what a single machine needs.
+function instances on the local Docker Engine, which is what a single machine needs. With
+--driver nomad, instances run as jobs on a Nomad cluster instead (docs/operator/nomad.md); the
+server still builds images on a Docker Engine (--docker-host) and pushes them to --registry.
 
 Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR).`,
 		Args: cobra.NoArgs,
@@ -53,8 +52,12 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			if err := envDefaults(cmd); err != nil {
 				return err
 			}
-			if !dev {
-				return errors.New("hearth server needs --dev for now: it runs a node on the local Docker Engine; separate node agents come with cluster support")
+			driverName, err := nodes.name()
+			if err != nil {
+				return err
+			}
+			if driverName == "nomad" && builds.registry.addr == "" {
+				return errors.New("--driver nomad needs --registry HOST[:PORT]: Nomad's clients pull function images from it, and cannot see the engine the server builds on")
 			}
 			if asyncQueue < 1 || asyncAttempts < 1 || asyncWorkers < 1 {
 				return fmt.Errorf("--async-queue, --async-attempts and --async-workers must each be 1 or more")
@@ -101,17 +104,16 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			ctx := cmd.Context()
 
 			// The driver runs in a plugin process, as it will on a cluster node: the same
-			// executable, re-run as `hearth __driver docker`.
-			loader := plugin.NewLoader(func(name string) *exec.Cmd {
-				return exec.Command(exe, "__driver", name, "--docker-host", dockerHost, "--log-level", logLevel,
-					"--network", instanceNetwork, fmt.Sprintf("--reach-host=%t", instancesReachHost))
-			}, log)
+			// executable, re-run as `hearth __driver docker` (or nomad).
+			// With --registry it pulls images missing on its node from there, with the builder's
+			// credentials.
+			loader := plugin.NewLoader(nodes.command(exe, dockerHost, logLevel, builds.registry.driverArgs()), log)
 			// Supervised: a plugin that dies is started again at the next driver call.
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			drv, err := plugin.Supervise(dctx, loader, "docker", log)
+			drv, err := plugin.Supervise(dctx, loader, driverName, log)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("start the docker driver plugin: %w", err)
+				return fmt.Errorf("start the %s driver plugin: %w", driverName, err)
 			}
 			defer drv.Close()
 
@@ -131,7 +133,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				AllowedHosts:         allowedHosts,
 				CallbackAllowPrivate: callbackAllowPrivate,
 				Version:              version,
-				EngineHint:           dockerHost,
+				EngineHint:           nodes.engineHint(driverName, dockerHost),
 				MaxBodyBytes:         int64(maxBody),
 				MaxUploadBytes:       int64(maxUpload),
 				AcquireTimeout:       acquireTimeout,
@@ -146,7 +148,6 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&dev, "dev", false, "run a node on the local Docker Engine in the server process")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.StringVar(&publicURL, "public-url", "", "the URL clients reach the server at (default http://<addr>)")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the store and the node's state (default ~/.hearth)")
@@ -169,10 +170,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 		"another host name clients may use to reach the API and dashboard, e.g. behind a reverse proxy (repeatable)")
 	f.BoolVar(&callbackAllowPrivate, "callback-allow-private", false,
 		"let async callbacks go to loopback, link-local, private and this server's own addresses")
-	f.StringVar(&instanceNetwork, "instance-network", "hearth",
-		"the Docker network instances join; hearth makes it, with traffic between instances off")
-	f.BoolVar(&instancesReachHost, "instances-reach-host", false,
-		"let instances open connections to this machine's own addresses (hearth's API included) through their network's gateway")
+	nodes.register(f)
 	builds.register(f)
 	return cmd
 }

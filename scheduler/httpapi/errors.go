@@ -37,7 +37,8 @@ func classify(err error) (status int, code, field, msg string) {
 		return http.StatusNotFound, api.CodeNotFound, "", err.Error()
 	case errors.Is(err, builder.ErrBuildFailed):
 		return http.StatusUnprocessableEntity, api.CodeBuildFailed, "", err.Error()
-	case errors.Is(err, builder.ErrUnavailable), errors.Is(err, driver.ErrUnavailable), errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, builder.ErrUnavailable), errors.Is(err, driver.ErrUnavailable), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, builder.ErrPushFailed): // the registry is the server's, like its engine
 		return http.StatusServiceUnavailable, api.CodeUnavailable, "", err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, api.CodeTimeout, "", err.Error()

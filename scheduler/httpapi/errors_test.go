@@ -62,6 +62,8 @@ func classifyCases(t *testing.T) []classifyCase {
 			http.StatusUnprocessableEntity, api.CodeBuildFailed, ""},
 		{"builder.ErrUnavailable", wrap(fmt.Errorf("docker: %w", builder.ErrUnavailable)),
 			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
+		{"builder.ErrPushFailed", wrap(fmt.Errorf("push reg.local/hearth/x:1: %w: connection refused", builder.ErrPushFailed)),
+			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 		{"driver.ErrUnavailable", wrap(fmt.Errorf("docker: %w", driver.ErrUnavailable)),
 			http.StatusServiceUnavailable, api.CodeUnavailable, ""},
 		{"store.ErrUnavailable", wrap(fmt.Errorf("record new version: %w", store.ErrUnavailable)),

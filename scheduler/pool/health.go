@@ -23,7 +23,7 @@ import (
 //     start, that could not reach the engine) is removed;
 //   - while the listing fails with driver.ErrUnavailable (or since a start did) the node is
 //     down: calls fail at once with that error (Acquire) and min_instances starts no instance.
-//     The first listing that succeeds ends it, and mends what the engine lost meanwhile as
+//     Two listings in a row that succeed end it (upListingsNeeded), and mend what the engine lost meanwhile as
 //     above (an engine that stopped takes its containers down with it: they are listed exited
 //     and replaced, or removed as unknown when their stop could not reach the engine).
 func (p *Pool) CheckHealth(ctx context.Context) {
@@ -44,6 +44,15 @@ func (p *Pool) CheckHealth(ctx context.Context) {
 			p.nodeUnreachableLocked(err)
 		}
 		return // any other failure (a slow engine, a plugin that exited) says nothing of instances
+	}
+	if p.nodeDown != nil {
+		// An engine that went away must answer twice in a row, a health interval apart,
+		// before instances start on it again: a Docker daemon that is shutting down still
+		// answers listings for a second or so, and a container started in that window can be
+		// left half made by the engine's own exit (its root file system busy for good).
+		if p.upListings++; p.upListings < upListingsNeeded {
+			return
+		}
 	}
 	p.nodeReachableLocked()
 	states := make(map[string]instance.State, len(listed))
@@ -82,7 +91,7 @@ func (p *Pool) nodeUnreachableLocked(err error) {
 	if p.nodeDown == nil {
 		p.log.Error("the container engine cannot be reached: calls answer 503 until it is back", "error", err)
 	}
-	p.nodeDown = err
+	p.nodeDown, p.upListings = err, 0
 	for _, f := range p.fns {
 		f.broadcast()
 	}
@@ -96,8 +105,11 @@ func (p *Pool) nodeReachableLocked() {
 			f.startSucceededLocked()
 		}
 	}
-	p.nodeDown = nil
+	p.nodeDown, p.upListings = nil, 0
 }
+
+// upListingsNeeded is how many successful listings in a row end a node's down time.
+const upListingsNeeded = 2
 
 // removeOrphansLocked stops every listed container whose id the pool did not know either
 // before the listing (knownBefore) or now: one known before may have been stopped while the

@@ -90,6 +90,8 @@ type Pool struct {
 	// from the health check's listing or from a start) until a listing succeeds again, nil
 	// otherwise. Calls fail fast with it meanwhile.
 	nodeDown error // guarded by mu
+	// upListings counts the successful listings since the node was marked down (health.go).
+	upListings int // guarded by mu
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.

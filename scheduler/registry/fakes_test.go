@@ -86,6 +86,11 @@ func (b *fakeBuilder) Build(_ context.Context, req builder.Request) (builder.Res
 	return builder.Result{Image: image, Hash: sum, Cached: b.cached}, nil
 }
 
+// Status is the registry's business only through /v1/info, which it does not serve.
+func (b *fakeBuilder) Status(context.Context) builder.Status {
+	return builder.Status{Engine: "fake"}
+}
+
 func (b *fakeBuilder) setErr(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -323,30 +323,37 @@ func TestDeployInvalidNameTouchesNothing(t *testing.T) {
 	}
 }
 
+// TestDeployBuildFailureKeepsTheOldVersion: a build that fails, or an image that cannot be
+// pushed to the registry, records nothing and rolls nothing out.
 func TestDeployBuildFailureKeepsTheOldVersion(t *testing.T) {
-	e := newEnv(t, 0)
-	v1, _, _, err := e.deploy(t, "hello", source(helloYAML, "package main // v1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	for _, sentinel := range []error{builder.ErrBuildFailed, builder.ErrPushFailed} {
+		failure := fmt.Errorf("build hello: %w: the reason", sentinel)
+		t.Run(sentinel.Error(), func(t *testing.T) {
+			e := newEnv(t, 0)
+			v1, _, _, err := e.deploy(t, "hello", source(helloYAML, "package main // v1\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
 
-	e.builder.setErr(fmt.Errorf("build hello: %w: ./main.go:1: syntax error", builder.ErrBuildFailed))
-	_, _, lines, err := e.deploy(t, "hello", source(helloYAML, "package main // v2 broken\n"))
-	if !errors.Is(err, builder.ErrBuildFailed) || !strings.Contains(err.Error(), "syntax error") {
-		t.Fatalf("deploy of broken source = %v, want builder.ErrBuildFailed with the build's message", err)
-	}
-	if len(lines) != len(e.builder.lines) {
-		t.Errorf("progress lines = %q, want the build's lines before it failed", lines)
-	}
-	if got := versionNumbers(t, e, "hello"); !reflect.DeepEqual(got, []int{1}) {
-		t.Errorf("versions = %v, want only [1]", got)
-	}
-	if n := len(e.pool.Applied()); n != 1 {
-		t.Errorf("pool.Apply called %d times, want once (the failed build must not roll out)", n)
-	}
-	cur, err := e.reg.Get(t.Context(), "hello")
-	if err != nil || cur.Version.Number != 1 || cur.Version.Image != v1.Version.Image {
-		t.Errorf("current = v%d %s (%v), want v1 still serving", cur.Version.Number, cur.Version.Image, err)
+			e.builder.setErr(failure)
+			_, _, lines, err := e.deploy(t, "hello", source(helloYAML, "package main // v2\n"))
+			if !errors.Is(err, sentinel) || err.Error() != failure.Error() {
+				t.Fatalf("deploy = %v, want the builder's %v", err, failure)
+			}
+			if len(lines) != len(e.builder.lines) {
+				t.Errorf("progress lines = %q, want the build's lines before it failed", lines)
+			}
+			if got := versionNumbers(t, e, "hello"); !reflect.DeepEqual(got, []int{1}) {
+				t.Errorf("versions = %v, want only [1]", got)
+			}
+			if n := len(e.pool.Applied()); n != 1 {
+				t.Errorf("pool.Apply called %d times, want once (the failed deploy must not roll out)", n)
+			}
+			cur, err := e.reg.Get(t.Context(), "hello")
+			if err != nil || cur.Version.Number != 1 || cur.Version.Image != v1.Version.Image {
+				t.Errorf("current = v%d %s (%v), want v1 still serving", cur.Version.Number, cur.Version.Image, err)
+			}
+		})
 	}
 }
 

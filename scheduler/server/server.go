@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Registry:       reg,
 		Invoker:        rt,
 		Calls:          st,
-		Info:           infoFunc(n, cfg),
+		Info:           infoFunc(n, d.Builder, cfg),
 		UI:             d.UI,
 		Logs:           lc,
 		Metrics:        m.Handler(),
@@ -301,11 +301,11 @@ func checkEngine(ctx context.Context, n *node.Node, cfg Config, log *slog.Logger
 	}
 }
 
-func infoFunc(n *node.Node, cfg Config) func(context.Context) api.Info {
+func infoFunc(n *node.Node, b builder.Builder, cfg Config) func(context.Context) api.Info {
 	return func(ctx context.Context) api.Info {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		info := api.Info{Version: cfg.Version, Ready: true}
+		info := withBuilder(api.Info{Version: cfg.Version, Ready: true}, b.Status(ctx))
 		ni, err := n.Info(ctx)
 		info.Node = ni.ID
 		if err != nil {

@@ -31,6 +31,10 @@ type Config struct {
 	// (the default) nothing ever is, and a missing image is an error that says to deploy the
 	// function again. Public registries are never asked.
 	Registry string
+	// RegistryUsername and RegistryPassword, when set, go with every pull from Registry (the
+	// same credentials the server's builder pushes with). Both or neither, and only with a
+	// Registry.
+	RegistryUsername, RegistryPassword string
 	// StopGrace is the grace Stop gives an instance when its caller passes none (a zero grace):
 	// how long after SIGTERM Docker waits before SIGKILL. Default 10s, Docker's own.
 	StopGrace time.Duration
@@ -96,6 +100,11 @@ func (c Config) Validate() error {
 	}
 	if r := c.Registry; r != "" && (strings.Contains(r, "://") || strings.HasSuffix(r, "/") || strings.ContainsAny(r, " \t@")) {
 		errs = append(errs, fmt.Errorf("docker driver: Registry %q must be host[:port] or host[:port]/prefix, without a scheme", r))
+	}
+	if (c.RegistryUsername == "") != (c.RegistryPassword == "") {
+		errs = append(errs, errors.New("docker driver: a registry username needs a password, and a password a username"))
+	} else if c.RegistryUsername != "" && c.Registry == "" {
+		errs = append(errs, errors.New("docker driver: registry credentials without a Registry"))
 	}
 	return errors.Join(errs...)
 }

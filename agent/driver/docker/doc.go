@@ -7,8 +7,8 @@
 // far as the spec's instance.Security does not relax it. Instances join networks the driver
 // makes (network.go): a bridge with traffic between containers off, and an internal one for
 // functions without outbound traffic; the host's own ports are closed to both by iptables rules
-// (firewall.go), so the driver needs root. Images are never pulled but from Config.Registry
-// (image.go).
+// (firewall.go), so the driver needs root. Images are never pulled but from Config.Registry,
+// with its credentials when configured (image.go): the server's builder pushes them there.
 //
 // It talks to the engine with github.com/docker/docker/client (v28, API version negotiated, so
 // Debian 12's engine at API 1.41 works) and keeps no state of its own but caches of what cannot

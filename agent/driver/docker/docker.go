@@ -107,7 +107,7 @@ func (d *Driver) Fingerprint(ctx context.Context) (driver.Fingerprint, error) {
 	fp := driver.Fingerprint{
 		Name:         Name,
 		Version:      info.ServerVersion,
-		Capabilities: driver.Capabilities{Pause: true, Logs: true},
+		Capabilities: driver.Capabilities{Pause: true, Logs: true, Images: true},
 		Images:       slices.Compact(tags),
 	}
 	fp.Allocatable.CPUMilli = int64(info.NCPU) * 1000

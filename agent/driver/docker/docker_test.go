@@ -37,11 +37,13 @@ type stubAPI struct {
 	created       []*container.HostConfig
 	removed       []string
 	pulls         []string
+	pullAuths     []string // each pull's X-Registry-Auth
 	pullErr       error
 }
 
-func (s *stubAPI) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+func (s *stubAPI) ImagePull(_ context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error) {
 	s.pulls = append(s.pulls, ref)
+	s.pullAuths = append(s.pullAuths, opts.RegistryAuth)
 	if s.pullErr != nil {
 		return nil, s.pullErr
 	}

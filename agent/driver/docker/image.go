@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
 
 	"github.com/hearthfn/hearth/agent/driver"
 )
@@ -33,7 +34,11 @@ func (d *Driver) EnsureImage(ctx context.Context, ref string) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, d.cfg.PullTimeout)
 	defer cancel()
-	rc, err := d.api.ImagePull(pctx, ref, image.PullOptions{})
+	auth, err := d.registryAuth()
+	if err != nil {
+		return err
+	}
+	rc, err := d.api.ImagePull(pctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err == nil {
 		err = drainPull(rc)
 		_ = rc.Close()
@@ -46,6 +51,19 @@ func (d *Driver) EnsureImage(ctx context.Context, ref string) error {
 	}
 	return fmt.Errorf("image %s is not on this node and the pull from %s failed (%v): deploy the function again (hearth deploy) to build it: %w",
 		ref, d.cfg.Registry, err, driver.ErrImageNotFound)
+}
+
+// registryAuth is the X-Registry-Auth of a pull from the registry: its credentials, when
+// configured, for its host. It is sent even without credentials: older engines fail a request
+// whose header is empty.
+func (d *Driver) registryAuth() (string, error) {
+	host, _, _ := strings.Cut(d.cfg.Registry, "/")
+	auth, err := registry.EncodeAuthConfig(registry.AuthConfig{Username: d.cfg.RegistryUsername,
+		Password: d.cfg.RegistryPassword, ServerAddress: host})
+	if err != nil {
+		return "", fmt.Errorf("encode the credentials of registry %s: %w", d.cfg.Registry, err)
+	}
+	return auth, nil
 }
 
 // underRegistry reports whether ref names an image in the configured registry (and below its

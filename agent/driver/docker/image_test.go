@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -70,6 +72,53 @@ func TestStartOfMissingImage(t *testing.T) {
 	}
 	if len(api.created) != 0 || len(api.pulls) != 0 {
 		t.Errorf("%d creates and pulls %v for a missing image", len(api.created), api.pulls)
+	}
+}
+
+// TestEnsureImagePullsWithTheCredentials: the pull carries the registry's credentials for its
+// host (the prefix is no part of it), and an empty auth without them.
+func TestEnsureImagePullsWithTheCredentials(t *testing.T) {
+	decode := func(s string) map[string]string {
+		raw, err := base64.URLEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	api := &stubAPI{imageInspect: missingImages}
+	cfg := Config{Registry: "reg.local:5000/team", RegistryUsername: "ci", RegistryPassword: "s3cret"}
+	if err := newStubbed(cfg, api).EnsureImage(t.Context(), "reg.local:5000/team/hearth/hello:abc"); err != nil {
+		t.Fatal(err)
+	}
+	if got := decode(api.pullAuths[0]); got["username"] != "ci" || got["password"] != "s3cret" || got["serveraddress"] != "reg.local:5000" {
+		t.Errorf("pull auth = %v", got)
+	}
+	api = &stubAPI{imageInspect: missingImages}
+	if err := newStubbed(Config{Registry: "reg.local:5000"}, api).EnsureImage(t.Context(), "reg.local:5000/hello:abc"); err != nil {
+		t.Fatal(err)
+	}
+	if got := decode(api.pullAuths[0]); got["username"] != "" || got["password"] != "" {
+		t.Errorf("pull auth without credentials = %v", got)
+	}
+}
+
+func TestConfigValidateRegistryCredentials(t *testing.T) {
+	for _, tt := range []struct {
+		cfg Config
+		ok  bool
+	}{
+		{Config{Registry: "reg.local", RegistryUsername: "u", RegistryPassword: "p"}, true},
+		{Config{Registry: "reg.local", RegistryUsername: "u"}, false},
+		{Config{Registry: "reg.local", RegistryPassword: "p"}, false},
+		{Config{RegistryUsername: "u", RegistryPassword: "p"}, false},
+	} {
+		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%+v: Validate = %v, want ok %v", tt.cfg, err, tt.ok)
+		}
 	}
 }
 

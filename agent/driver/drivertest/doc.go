@@ -14,7 +14,9 @@
 // Run starts real instances from Options.Image (which must obey the function contract and log
 // each request's path; internal/testimage builds such an image for Docker), talks HTTP to their
 // endpoints and cleans up everything it starts. Capabilities the driver reports as missing are
-// checked for driver.ErrNotSupported instead.
+// checked for driver.ErrNotSupported instead; without Images (an engine that fetches images
+// itself, like Nomad's clients), Fingerprint need list no image and EnsureImage may accept a
+// missing one, which Start must then refuse with driver.ErrImageNotFound.
 //
 // Where to read next: agent/driver (the contract), agent/driver/fake (the reference fake).
 package drivertest

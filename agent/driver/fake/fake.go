@@ -74,8 +74,9 @@ type Option func(*Driver)
 // WithName sets the name Fingerprint reports (default "fake").
 func WithName(name string) Option { return func(d *Driver) { d.name = name } }
 
-// WithCapabilities sets what the driver can do (default: Pause and Logs). Without Pause, Pause
-// and Resume return driver.ErrNotSupported, as Nomad's driver does; without Logs, Logs does.
+// WithCapabilities sets what the driver can do (default: Pause, Logs and Images). Without Pause,
+// Pause and Resume return driver.ErrNotSupported, as Nomad's driver does; without Logs, Logs
+// does. Images changes nothing in the fake's behaviour, only what Fingerprint reports.
 func WithCapabilities(c driver.Capabilities) Option { return func(d *Driver) { d.caps = c } }
 
 // WithAllocatable sets what Fingerprint reports the node can allocate (default 4 CPUs, 8 GiB).
@@ -110,7 +111,7 @@ func New(opts ...Option) *Driver {
 	d := &Driver{
 		name:      "fake",
 		version:   "1.0.0",
-		caps:      driver.Capabilities{Pause: true, Logs: true},
+		caps:      driver.Capabilities{Pause: true, Logs: true, Images: true},
 		alloc:     instance.Resources{MemoryMB: 8192, CPUMilli: 4000},
 		handler:   DefaultHandler,
 		images:    map[string]bool{},

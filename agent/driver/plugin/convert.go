@@ -144,7 +144,7 @@ func fingerprintToPB(f driver.Fingerprint) *driverpb.FingerprintResponse {
 	return &driverpb.FingerprintResponse{
 		Name:         f.Name,
 		Version:      f.Version,
-		Capabilities: &driverpb.Capabilities{Pause: f.Capabilities.Pause, Logs: f.Capabilities.Logs},
+		Capabilities: &driverpb.Capabilities{Pause: f.Capabilities.Pause, Logs: f.Capabilities.Logs, Images: f.Capabilities.Images},
 		Allocatable:  resourcesToPB(f.Allocatable),
 		Images:       f.Images,
 	}
@@ -155,8 +155,9 @@ func fingerprintFromPB(f *driverpb.FingerprintResponse) driver.Fingerprint {
 		Name:    f.GetName(),
 		Version: f.GetVersion(),
 		Capabilities: driver.Capabilities{
-			Pause: f.GetCapabilities().GetPause(),
-			Logs:  f.GetCapabilities().GetLogs(),
+			Pause:  f.GetCapabilities().GetPause(),
+			Logs:   f.GetCapabilities().GetLogs(),
+			Images: f.GetCapabilities().GetImages(),
 		},
 		Allocatable: resourcesFromPB(f.GetAllocatable()),
 		Images:      f.GetImages(),

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
 )
 
@@ -29,6 +30,18 @@ func TestSpecRoundTrip(t *testing.T) {
 	pb.Security = nil
 	if got := specFromPB(pb).Security; !reflect.DeepEqual(got, instance.Security{}) {
 		t.Errorf("absent security = %+v, want the zero value", got)
+	}
+}
+
+// TestFingerprintRoundTrip checks the same for a fingerprint, capabilities included.
+func TestFingerprintRoundTrip(t *testing.T) {
+	fp := driver.Fingerprint{
+		Name: "nomad", Version: "1.11.3", Capabilities: driver.Capabilities{Pause: true, Logs: true, Images: true},
+		Allocatable: instance.Resources{MemoryMB: 1024, CPUMilli: 2000}, Images: []string{"hello:abc"},
+	}
+	assertNoZeroField(t, reflect.ValueOf(fp), "Fingerprint")
+	if got := fingerprintFromPB(fingerprintToPB(fp)); !reflect.DeepEqual(got, fp) {
+		t.Errorf("round trip =\n%+v\nwant\n%+v", got, fp)
 	}
 }
 

@@ -39,7 +39,8 @@
 //
 //	go generate ./agent/driver/plugin
 //
-// Where to read next: agent/driver (the contract), agent/driver/docker (the main driver served),
+// Where to read next: agent/driver (the contract), agent/driver/docker and agent/driver/nomad
+// (the drivers served, as `hearth __driver docker` and `hearth __driver nomad`),
 // agent/driver/drivertest (the suite run through this package, in memory and in a subprocess).
 package plugin
 

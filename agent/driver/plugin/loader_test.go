@@ -15,8 +15,10 @@ import (
 	"github.com/hearthfn/hearth/agent/driver/docker"
 	"github.com/hearthfn/hearth/agent/driver/drivertest"
 	"github.com/hearthfn/hearth/agent/driver/fake"
+	"github.com/hearthfn/hearth/agent/driver/nomad"
 	"github.com/hearthfn/hearth/agent/driver/plugin"
 	"github.com/hearthfn/hearth/agent/instance"
+	"github.com/hearthfn/hearth/internal/nomadtest"
 	"github.com/hearthfn/hearth/internal/syncbuf"
 )
 
@@ -49,6 +51,14 @@ func servePlugin(name string) int {
 			return 1
 		}
 		d = dd
+	case nomad.Name:
+		nd, err := nomad.New(nomad.Config{Address: nomadtest.AgentAddr, Logger: logger})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = nd.Close() }()
+		d = nd
 	default:
 		d = fake.New(fake.WithImages(testImage), fake.WithHook(func(_ context.Context, op fake.Op, id string) error {
 			if op == fake.OpStart && id == crashID {

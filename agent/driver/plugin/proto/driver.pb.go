@@ -86,6 +86,7 @@ type Capabilities struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pause         bool                   `protobuf:"varint,1,opt,name=pause,proto3" json:"pause,omitempty"`
 	Logs          bool                   `protobuf:"varint,2,opt,name=logs,proto3" json:"logs,omitempty"`
+	Images        bool                   `protobuf:"varint,3,opt,name=images,proto3" json:"images,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -130,6 +131,13 @@ func (x *Capabilities) GetPause() bool {
 func (x *Capabilities) GetLogs() bool {
 	if x != nil {
 		return x.Logs
+	}
+	return false
+}
+
+func (x *Capabilities) GetImages() bool {
+	if x != nil {
+		return x.Images
 	}
 	return false
 }
@@ -1373,10 +1381,11 @@ const file_driver_proto_rawDesc = "" +
 	"\fdriver.proto\x12\x10hearth.driver.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
 	"\tResources\x12\x1b\n" +
 	"\tmemory_mb\x18\x01 \x01(\x03R\bmemoryMb\x12\x1b\n" +
-	"\tcpu_milli\x18\x02 \x01(\x03R\bcpuMilli\"8\n" +
+	"\tcpu_milli\x18\x02 \x01(\x03R\bcpuMilli\"P\n" +
 	"\fCapabilities\x12\x14\n" +
 	"\x05pause\x18\x01 \x01(\bR\x05pause\x12\x12\n" +
-	"\x04logs\x18\x02 \x01(\bR\x04logs\"\xcb\x03\n" +
+	"\x04logs\x18\x02 \x01(\bR\x04logs\x12\x16\n" +
+	"\x06images\x18\x03 \x01(\bR\x06images\"\xcb\x03\n" +
 	"\x04Spec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12\x18\n" +
