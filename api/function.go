@@ -60,6 +60,10 @@ type FunctionSpec struct {
 	// Network is the instance's network: empty for hearth's network with outbound traffic
 	// allowed, NetworkNone for no outbound traffic at all (hearth still reaches the instance).
 	Network string `json:"network,omitempty"`
+
+	// Constraints are node labels an instance's node must carry, each with exactly the value
+	// given (func.yaml `constraints: {zone: a}`); none means any node.
+	Constraints map[string]string `json:"constraints,omitempty"`
 }
 
 // Values of FunctionSpec.User and FunctionSpec.Network with a meaning of their own.
@@ -177,4 +181,7 @@ type InstanceStatus struct {
 	LastUsed  time.Time `json:"last_used"`
 	// PausedAt is when the instance was paused; zero unless State is "paused".
 	PausedAt time.Time `json:"paused_at,omitempty"`
+	// Node is the node the instance runs on, and Placement why the placer chose it.
+	Node      string `json:"node,omitempty"`
+	Placement string `json:"placement,omitempty"`
 }

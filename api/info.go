@@ -9,7 +9,12 @@ type Info struct {
 	Node string `json:"node,omitempty"`
 	// Driver names the node's driver and its engine's version, e.g. "docker 20.10.24".
 	Driver string `json:"driver,omitempty"`
-	// Ready is false when the node's engine cannot be reached; Problem says why.
+	// Nodes counts the nodes that run instances (the server's own and agents), NodesReady
+	// those that take new ones now.
+	Nodes      int `json:"nodes"`
+	NodesReady int `json:"nodes_ready"`
+	// Ready is false when the node's engine cannot be reached, or, for a server without a node
+	// of its own, when no agent's node is ready; Problem says why.
 	Ready   bool   `json:"ready"`
 	Problem string `json:"problem,omitempty"`
 	// Builder says what builds function images and where: "docker 20.10.24 at

@@ -26,5 +26,6 @@
 // Files: main.go (flags, the order of the run, cleanup), warm.go, cold.go and pause.go (one
 // measurement each), proxy.go (the bare proxy, run as this same executable), runtimes.go (the
 // per-runtime rows), nomad.go, nomadcold.go and nomadphases.go (the Nomad section), deploy.go
-// (functions and the pool's state), goals.go, report.go and stats.go.
+// (functions and the pool's state), placement.go (placement decisions on a simulated cluster of
+// 100 nodes and 1,000 functions, no Docker), goals.go, report.go and stats.go.
 package main

@@ -178,6 +178,7 @@ func run(ctx context.Context, cfg config) error {
 		rep.Rows = append(rep.Rows, rows...)
 		coldRuns[rt] = cr
 	}
+	rep.Rows = append(rep.Rows, placementRow())
 
 	for _, rt := range b.catalog.List() {
 		if cfg.runtimes != "" && !contains(splitList(cfg.runtimes), rt.Name) {

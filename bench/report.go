@@ -29,6 +29,9 @@ func printReport(w io.Writer, rep report) {
 		if r.Paired != nil {
 			fmt.Fprintf(tw, "\t  hearth - floor, pair by pair\t%s\t\t\t\t\n", cell(*r.Paired))
 		}
+		if r.Kind == kindPlacement {
+			fmt.Fprintf(tw, "\t  decisions per second\t%.0f\t\t\t\t\n", r.Hearth.RPS)
+		}
 		if r.Kind == kindWarm16 {
 			fmt.Fprintf(tw, "\t  throughput (req/s)\t%.0f\t%.0f\t%.2fx\t%s\t%s\n", r.Hearth.RPS, r.Floor.RPS,
 				r.Hearth.RPS/r.Floor.RPS, goalText(r.Goals, 0), goalMet(r.Goals, 0))

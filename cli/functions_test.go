@@ -26,7 +26,7 @@ func seed(e *env) {
 		CreatedAt: now.Add(-50 * time.Hour),
 		UpdatedAt: now.Add(-5 * time.Minute),
 		Pool: &api.PoolStatus{Instances: []api.InstanceStatus{
-			{ID: "i-1", Version: 7, State: "ready", Endpoint: "10.0.0.2:31000", InFlight: 1, StartedAt: now.Add(-4 * time.Minute), LastUsed: now.Add(-20 * time.Second)},
+			{ID: "i-1", Version: 7, State: "ready", Endpoint: "10.0.0.2:31000", Node: "n1-0a1b2c3d", Placement: "has the image", InFlight: 1, StartedAt: now.Add(-4 * time.Minute), LastUsed: now.Add(-20 * time.Second)},
 			{ID: "i-2", Version: 7, State: "paused", Endpoint: "10.0.0.3:31001", StartedAt: now.Add(-3 * time.Minute),
 				LastUsed: now.Add(-2 * time.Minute), PausedAt: now.Add(-40 * time.Second)},
 		}},
@@ -89,9 +89,9 @@ func TestInspect(t *testing.T) {
 		"Confinement:    user 65534:65534 (or the image's non-root USER, on Docker), no capabilities, read-only root, /tmp 64 MB, 512 pids, 4096 files, network with outbound\n",
 		"Env:            MODE, TOKEN\n",
 		"Created:        2025-05-30T10:00:00Z (2d ago)\n",
-		"\nINSTANCE   VERSION   STATE    IN FLIGHT   LAST USED   PAUSED    STARTED   ENDPOINT\n",
-		"i-1        7         ready    1           20s ago     -         4m ago    10.0.0.2:31000\n",
-		"i-2        7         paused   0           2m ago      40s ago   3m ago    10.0.0.3:31001\n",
+		"\nINSTANCE   VERSION   STATE    IN FLIGHT   LAST USED   PAUSED    STARTED   ENDPOINT         NODE          PLACEMENT\n",
+		"i-1        7         ready    1           20s ago     -         4m ago    10.0.0.2:31000   n1-0a1b2c3d   has the image\n",
+		"i-2        7         paused   0           2m ago      40s ago   3m ago    10.0.0.3:31001   -             -\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)

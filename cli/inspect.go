@@ -130,17 +130,25 @@ func timeAndAge(t, now time.Time) string {
 
 // writeInstances writes the pool's instances as a table after a blank line. State is the
 // pool's: starting, ready, busy, pausing, paused, resuming or draining; "paused" says since
-// when an instance has been paused ("-" when it is not).
+// when an instance has been paused ("-" when it is not). Node and placement say where the
+// instance runs and why the placer chose that node.
 func writeInstances(w io.Writer, p *api.PoolStatus, now time.Time) error {
 	if p == nil || len(p.Instances) == 0 {
 		_, err := fmt.Fprintln(w, "\nNo instances running.")
 		return err
 	}
 	fmt.Fprintln(w)
-	t := output.NewTable(w, "instance", "version", "state", "in flight", "last used", "paused", "started", "endpoint")
+	t := output.NewTable(w, "instance", "version", "state", "in flight", "last used", "paused", "started", "endpoint", "node", "placement")
 	for _, i := range p.Instances {
 		t.Row(i.ID, i.Version, i.State, i.InFlight, output.Ago(now, i.LastUsed), output.Ago(now, i.PausedAt),
-			output.Ago(now, i.StartedAt), i.Endpoint)
+			output.Ago(now, i.StartedAt), i.Endpoint, dash(i.Node), dash(i.Placement))
 	}
 	return t.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -64,6 +64,7 @@ default ~/.hearth/admin-token).`,
 		a.versionCmd(),
 		a.runtimesCmd(),
 		a.tokenCmd(),
+		a.nodesCmd(),
 		a.loginCmd(),
 		a.logoutCmd(),
 	)

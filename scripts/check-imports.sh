@@ -8,16 +8,17 @@ fail=0
 
 # Each rule: a regexp of imported packages, and a regexp of the packages allowed to import them.
 rules=(
-  "^github.com/docker/docker|$mod/agent/driver/docker$|$mod/builder/docker$"
+  "^github.com/docker/(docker|go-connections)|$mod/agent/driver/docker$|$mod/builder/docker$"
   "^github.com/hashicorp/go-plugin|$mod/agent/driver/plugin(/.*)?$"
   "^github.com/hashicorp/nomad/api|$mod/agent/driver/nomad$"
+  "^github.com/hashicorp/yamux|$mod/agent/remote$|$mod/agent/daemon$|$mod/scheduler/nodes$"
   "^github.com/gorilla/mux|$mod/scheduler/httpapi$"
   "^modernc.org/sqlite|$mod/scheduler/store/sqlstore$"
   "^github.com/spf13/cobra|$mod/cli(/.*)?$|$mod/cmd/hearth$"
   "^$mod/cli(/.*)?$|$mod/cli(/.*)?$|$mod/cmd/hearth$"
   "^$mod/web$|$mod/cmd/hearth$"
   "^$mod/agent/node$|$mod/scheduler/server$|$mod/cmd/hearth$|$mod/agent/node(/.*)?$"
-  "^$mod/scheduler(/.*)?$|$mod/scheduler(/.*)?$|$mod/cmd/hearth$|$mod/e2e$"
+  "^$mod/scheduler(/.*)?$|$mod/scheduler(/.*)?$|$mod/cmd/hearth$|$mod/e2e$|$mod/bench$"
 )
 
 list=$(go list -tags 'integration e2e' -f '{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./...)

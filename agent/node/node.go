@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hearthfn/hearth/agent"
@@ -41,6 +42,21 @@ type Node struct {
 	// probe is the HTTP client of readiness checks: no keep-alive, since each instance is probed
 	// until it answers once, and a short per-probe timeout.
 	probe *http.Client
+
+	pullMu sync.Mutex
+	// pulls are the EnsureImage calls in progress, by image: starts that need the same image
+	// at once share one (see ensureImage).
+	pulls map[string]*pull
+}
+
+// pull is one EnsureImage call that several starts may wait for.
+type pull struct {
+	done chan struct{}
+	err  error // set before done is closed
+	// waiters is how many starts wait for it (guarded by Node.pullMu); the last to give up
+	// cancels it.
+	waiters int
+	cancel  context.CancelFunc
 }
 
 // New returns a node that runs instances through d.
@@ -54,7 +70,7 @@ func New(cfg Config, d driver.Driver, log *slog.Logger) *Node {
 	return &Node{cfg: cfg, driver: d, log: log, probe: &http.Client{
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true},
-	}}
+	}, pulls: map[string]*pull{}}
 }
 
 // Info implements agent.Agent.
@@ -66,9 +82,13 @@ func (n *Node) Info(ctx context.Context) (agent.NodeInfo, error) {
 	return agent.NodeInfo{ID: n.cfg.ID, Driver: fp}, nil
 }
 
-// Reconcile removes every instance that carries this node's label: at start the node knows of
-// no instance, so anything labelled as its own is a leftover of an earlier run (a crash, a kill).
-// It returns how many it removed.
+// Reconcile removes every instance that carries this node's label, as leftovers of an earlier
+// run (a crash, a kill), and returns how many it removed.
+//
+// The server no longer calls it at start: a restarted server keeps its warm pool, since the
+// pool adopts the instances it lists for a function's current version (by their endpoints)
+// and stops the others itself. Reconcile stays for tests and tools that want a node's
+// instances gone.
 func (n *Node) Reconcile(ctx context.Context) (int, error) {
 	all, err := n.driver.List(ctx)
 	if err != nil {
@@ -104,7 +124,7 @@ func (n *Node) StartInstance(ctx context.Context, spec instance.Spec) (instance.
 		spec.Port = contract.DefaultPort
 	}
 
-	if err := n.driver.EnsureImage(ctx, spec.Image); err != nil {
+	if err := n.ensureImage(ctx, spec.Image); err != nil {
 		return instance.Instance{}, fmt.Errorf("image %s: %w", spec.Image, err)
 	}
 	in, err := n.driver.Start(ctx, spec)
@@ -121,6 +141,52 @@ func (n *Node) StartInstance(ctx context.Context, spec instance.Spec) (instance.
 		return instance.Instance{}, err
 	}
 	return in, nil
+}
+
+// ensureImage has the driver ensure the image is on the node, once for all the starts that ask
+// for it at the same time: a function scaling up from zero on a node without its image would
+// otherwise pull it once per instance. Each caller waits as long as its own ctx allows; the
+// call runs on a ctx of its own (the first caller's values, not its deadline), cancelled when
+// every caller has given up. A call that ended is not remembered: the next start asks again,
+// which is cheap once the image is there.
+func (n *Node) ensureImage(ctx context.Context, ref string) error {
+	n.pullMu.Lock()
+	p := n.pulls[ref]
+	if p == nil {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		p = &pull{done: make(chan struct{}), cancel: cancel}
+		n.pulls[ref] = p
+		go func() {
+			err := n.driver.EnsureImage(pctx, ref)
+			n.pullMu.Lock()
+			if n.pulls[ref] == p {
+				delete(n.pulls, ref)
+			}
+			n.pullMu.Unlock()
+			p.err = err
+			cancel()
+			close(p.done)
+		}()
+	}
+	p.waiters++
+	n.pullMu.Unlock()
+
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		n.pullMu.Lock()
+		if p.waiters--; p.waiters == 0 {
+			// Nobody waits for it any more: stop it, and let the next start begin afresh
+			// rather than join a cancelled call.
+			p.cancel()
+			if n.pulls[ref] == p {
+				delete(n.pulls, ref)
+			}
+		}
+		n.pullMu.Unlock()
+		return ctx.Err()
+	}
 }
 
 // waitReady probes GET /_/ready until it answers 200. Between failed probes it checks, now and

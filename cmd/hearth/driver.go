@@ -63,6 +63,8 @@ func newDriverCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Host, "docker-host", defaultDockerHost(), "the Docker Engine to drive")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&cfg.Network, "network", cfg.Network, "the Docker network instances join")
+	cmd.Flags().StringVar(&cfg.PublishAddr, "publish-addr", "",
+		"publish each instance's port on this address of the host (an IP), with a port Docker picks, and call it there; none: call instances at their container IPs")
 	cmd.Flags().BoolVar(&cfg.ReachHost, "reach-host", false, "let instances connect to the host's own addresses")
 	cmd.Flags().StringVar(&cfg.Registry, "registry", "",
 		"the registry (host[:port][/prefix]) missing function images may be pulled from; none: never pull")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -52,5 +53,22 @@ func TestDriverCommandNames(t *testing.T) {
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	if err := cmd.Execute(); err == nil {
 		t.Error("__driver k8s was accepted")
+	}
+}
+
+// TestDriverPublishAddrChecked checks that `hearth __driver docker` refuses a --publish-addr the
+// driver cannot use before it serves anything.
+func TestDriverPublishAddrChecked(t *testing.T) {
+	for _, args := range [][]string{
+		{"docker", "--publish-addr", "0.0.0.0"},
+		{"docker", "--publish-addr", "node-1.example"},
+		{"docker", "--publish-addr", "127.0.0.1", "--network", "host"},
+	} {
+		cmd := newDriverCmd()
+		cmd.SetArgs(args)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "PublishAddr") {
+			t.Errorf("__driver %v = %v, want PublishAddr refused", args, err)
+		}
 	}
 }

@@ -41,9 +41,12 @@ func (n *nodeFlags) register(f *pflag.FlagSet) {
 	f.StringSliceVar(&n.nomadDatacenters, "nomad-datacenters", nil, "the datacenters jobs may run in (default: all)")
 }
 
-// name returns the driver to run, after checking that the flags go together.
-func (n *nodeFlags) name() (string, error) {
+// name returns the driver to run, after checking that the flags go together: "" for a server
+// whose instances all run on agents (cluster says it listens for them).
+func (n *nodeFlags) name(cluster bool) (string, error) {
 	switch {
+	case cluster && !n.dev && n.driver == "":
+		return "", nil
 	case n.dev && (n.driver == "" || n.driver == "docker"):
 		return "docker", nil
 	case n.dev:
@@ -51,7 +54,7 @@ func (n *nodeFlags) name() (string, error) {
 	case n.driver == "nomad":
 		return "nomad", nil
 	case n.driver == "" || n.driver == "docker":
-		return "", errors.New("hearth server needs --dev (a node on the local Docker Engine) or --driver nomad (a Nomad cluster); separate Docker nodes come with cluster support")
+		return "", errors.New("hearth server needs a node to run instances on: --dev (the local Docker Engine), --driver nomad (a Nomad cluster), or --cluster-addr for hearth agents on other Docker hosts (docs/operator/cluster.md)")
 	}
 	return "", fmt.Errorf("--driver %q: use docker (with --dev) or nomad", n.driver)
 }

@@ -8,19 +8,24 @@ import (
 
 func TestNodeFlagsChooseTheDriver(t *testing.T) {
 	for _, tt := range []struct {
-		flags nodeFlags
-		want  string
-		err   string
+		flags   nodeFlags
+		cluster bool
+		want    string
+		err     string
 	}{
-		{nodeFlags{dev: true}, "docker", ""},
-		{nodeFlags{dev: true, driver: "docker"}, "docker", ""},
-		{nodeFlags{driver: "nomad"}, "nomad", ""},
-		{nodeFlags{}, "", "needs --dev"},
-		{nodeFlags{driver: "docker"}, "", "needs --dev"},
-		{nodeFlags{dev: true, driver: "nomad"}, "", "choose one"},
-		{nodeFlags{driver: "k8s"}, "", `--driver "k8s"`},
+		{nodeFlags{dev: true}, false, "docker", ""},
+		{nodeFlags{dev: true, driver: "docker"}, false, "docker", ""},
+		{nodeFlags{driver: "nomad"}, false, "nomad", ""},
+		{nodeFlags{}, false, "", "--dev (the local Docker Engine), --driver nomad (a Nomad cluster), or --cluster-addr"},
+		{nodeFlags{driver: "docker"}, false, "", "needs a node"},
+		{nodeFlags{dev: true, driver: "nomad"}, false, "", "choose one"},
+		{nodeFlags{driver: "k8s"}, false, "", `--driver "k8s"`},
+		// Agents only: no node in the server.
+		{nodeFlags{}, true, "", ""},
+		{nodeFlags{dev: true}, true, "docker", ""},
+		{nodeFlags{driver: "nomad"}, true, "nomad", ""},
 	} {
-		got, err := tt.flags.name()
+		got, err := tt.flags.name(tt.cluster)
 		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
 			t.Errorf("%+v: %q, %v; want %q, an error saying %q", tt.flags, got, err, tt.want, tt.err)
 		}

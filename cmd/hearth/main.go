@@ -1,5 +1,6 @@
-// Command hearth is the one binary of hearth: the CLI, the server (`hearth server`), the build
-// image maker (`hearth images`) and, hidden, the built-in driver plugins (`hearth __driver`).
+// Command hearth is the one binary of hearth: the CLI, the server (`hearth server`), a cluster
+// node (`hearth agent`), the build image maker (`hearth images`) and, hidden, the built-in
+// driver plugins (`hearth __driver`).
 //
 // This is the only package that reads flags and the environment and picks implementations; it
 // hands typed configuration and ready-made parts to the packages that do the work.
@@ -37,7 +38,7 @@ func main() {
 		ParseFuncFile: funcfile.Parse,
 		PackDir:       buildctx.PackDir,
 	})
-	root.AddCommand(newServerCmd(catalog), newImagesCmd(catalog), newDriverCmd())
+	root.AddCommand(newServerCmd(catalog), newAgentCmd(), newImagesCmd(catalog), newDriverCmd())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)

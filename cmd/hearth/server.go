@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/driver/plugin"
 	"github.com/hearthfn/hearth/agent/instance"
 	dockerbuilder "github.com/hearthfn/hearth/builder/docker"
@@ -36,6 +37,9 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		tlsCert, tlsKey               string
 		allowedHosts                  []string
 		callbackAllowPrivate          bool
+		clusterAddr                   string
+		clusterAdvertise              []string
+		nodeTimeout                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -43,8 +47,10 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		Long: `Run the hearth server: the REST API under /v1, the invoke front door under /invoke,
 the dashboard under /ui, and the store. With --dev it also runs a node agent that starts
 function instances on the local Docker Engine, which is what a single machine needs. With
---driver nomad, instances run as jobs on a Nomad cluster instead (docs/operator/nomad.md); the
-server still builds images on a Docker Engine (--docker-host) and pushes them to --registry.
+--driver nomad, instances run as jobs on a Nomad cluster instead (docs/operator/nomad.md). With
+--cluster-addr, hearth agents on other Docker hosts join and run instances too, or alone when
+neither --dev nor --driver is given (docs/operator/cluster.md). The server builds images on a
+Docker Engine (--docker-host) either way, and pushes them to --registry for other hosts.
 
 Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR).`,
 		Args: cobra.NoArgs,
@@ -52,12 +58,18 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			if err := envDefaults(cmd); err != nil {
 				return err
 			}
-			driverName, err := nodes.name()
+			driverName, err := nodes.name(clusterAddr != "")
 			if err != nil {
 				return err
 			}
 			if driverName == "nomad" && builds.registry.addr == "" {
 				return errors.New("--driver nomad needs --registry HOST[:PORT]: Nomad's clients pull function images from it, and cannot see the engine the server builds on")
+			}
+			if clusterAddr != "" && builds.registry.addr == "" {
+				return errors.New("--cluster-addr needs --registry HOST[:PORT]: agents pull function images from it, and cannot see the engine the server builds on")
+			}
+			if nodeTimeout < 2*time.Second {
+				return fmt.Errorf("--node-timeout %s: must be at least 2s, such as 15s", nodeTimeout)
 			}
 			if asyncQueue < 1 || asyncAttempts < 1 || asyncWorkers < 1 {
 				return fmt.Errorf("--async-queue, --async-attempts and --async-workers must each be 1 or more")
@@ -103,19 +115,22 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 			}
 			ctx := cmd.Context()
 
-			// The driver runs in a plugin process, as it will on a cluster node: the same
-			// executable, re-run as `hearth __driver docker` (or nomad).
-			// With --registry it pulls images missing on its node from there, with the builder's
-			// credentials.
-			loader := plugin.NewLoader(nodes.command(exe, dockerHost, logLevel, builds.registry.driverArgs()), log)
-			// Supervised: a plugin that dies is started again at the next driver call.
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			drv, err := plugin.Supervise(dctx, loader, driverName, log)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("start the %s driver plugin: %w", driverName, err)
+			// The driver runs in a plugin process, as it does on an agent: the same executable,
+			// re-run as `hearth __driver docker` (or nomad). With --registry it pulls images
+			// missing on its node from there, with the builder's credentials.
+			var drv driver.Driver
+			if driverName != "" {
+				loader := plugin.NewLoader(nodes.command(exe, dockerHost, logLevel, builds.registry.driverArgs()), log)
+				// Supervised: a plugin that dies is started again at the next driver call.
+				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				sup, err := plugin.Supervise(dctx, loader, driverName, log)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("start the %s driver plugin: %w", driverName, err)
+				}
+				defer sup.Close()
+				drv = sup
 			}
-			defer drv.Close()
 
 			b, err := dockerbuilder.New(bcfg)
 			if err != nil {
@@ -144,6 +159,9 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				CallRetention:        callRetention,
 				PoolCapacity:         instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
 				LogBuffer:            int(logBuffer),
+				ClusterAddr:          clusterAddr,
+				ClusterHosts:         clusterAdvertise,
+				NodeTimeout:          nodeTimeout,
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
 	}
@@ -170,6 +188,10 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 		"another host name clients may use to reach the API and dashboard, e.g. behind a reverse proxy (repeatable)")
 	f.BoolVar(&callbackAllowPrivate, "callback-allow-private", false,
 		"let async callbacks go to loopback, link-local, private and this server's own addresses")
+	f.StringVar(&clusterAddr, "cluster-addr", "", "where hearth agents join and connect (TLS), e.g. 0.0.0.0:7947 (default: no agents)")
+	f.StringSliceVar(&clusterAdvertise, "cluster-advertise", nil,
+		"a host name or address agents reach --cluster-addr at, for its certificate (repeatable; the machine's own addresses are included)")
+	f.DurationVar(&nodeTimeout, "node-timeout", 15*time.Second, "how long an agent may be silent before its node is down and its instances leave the pool")
 	nodes.register(f)
 	builds.register(f)
 	return cmd

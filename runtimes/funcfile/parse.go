@@ -80,6 +80,8 @@ var fields = map[string]fieldDecoder{
 	},
 	"cap_add": decodeCapAdd,
 	"network": decodeNetwork,
+	// Where instances may run (constraints.go).
+	"constraints": decodeConstraints,
 }
 
 // ignoredFields are Fn func.yaml keys that mean nothing to hearth but are harmless, so that an

@@ -80,6 +80,7 @@ func validate(s api.FunctionSpec, checkEnv bool) []error {
 	if p := nameProblem(s.Name); p != "" {
 		add("name", p)
 	}
+	validateConstraints(s.Constraints, add)
 	if s.Runtime == "" {
 		add("runtime", `is required (for example "go")`)
 	}

@@ -31,22 +31,28 @@ const (
 	ActMetrics
 	// ActManageTokens: make, list and revoke tokens.
 	ActManageTokens
+	// ActReadNodes: list the cluster's nodes and what they hold.
+	ActReadNodes
+	// ActManageNodes: make join tokens; drain, undrain and remove nodes.
+	ActManageNodes
 )
 
 var actionNames = map[Action]string{
 	ActSelf: "read its own token", ActRead: "read functions", ActReadCalls: "read calls",
 	ActReadLogs: "read logs", ActInvoke: "call functions", ActDeploy: "deploy, configure or delete functions",
-	ActMetrics: "read metrics", ActManageTokens: "manage tokens",
+	ActMetrics: "read metrics", ActManageTokens: "manage tokens", ActReadNodes: "read nodes",
+	ActManageNodes: "manage nodes",
 }
 
 func (a Action) String() string { return actionNames[a] }
 
 // rights is the one table of what each role may do.
 var rights = map[api.Role][]Action{
-	api.RoleAdmin:    {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActInvoke, ActDeploy, ActMetrics, ActManageTokens},
-	api.RoleDeployer: {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActInvoke, ActDeploy, ActMetrics},
+	api.RoleAdmin: {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActInvoke, ActDeploy, ActMetrics, ActManageTokens,
+		ActReadNodes, ActManageNodes},
+	api.RoleDeployer: {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActInvoke, ActDeploy, ActMetrics, ActReadNodes},
 	api.RoleInvoker:  {ActSelf, ActReadCalls, ActInvoke},
-	api.RoleViewer:   {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActMetrics},
+	api.RoleViewer:   {ActSelf, ActRead, ActReadCalls, ActReadLogs, ActMetrics, ActReadNodes},
 }
 
 // ValidRole reports whether r is one of the roles.
@@ -67,6 +73,9 @@ func Allow(t api.Token, a Action, function string) error {
 	case a == ActMetrics:
 		return fmt.Errorf("%w: metrics name every function, so reading them needs a token without a function scope; this token (%s) covers only %s",
 			ErrForbidden, t.ID, strings.Join(t.Functions, ", "))
+	case a == ActReadNodes || a == ActManageNodes:
+		return fmt.Errorf("%w: nodes run every function, so a token that may %s must have no function scope; this token (%s) covers only %s",
+			ErrForbidden, a, t.ID, strings.Join(t.Functions, ", "))
 	case function != "" && !Covers(t, function):
 		return fmt.Errorf("%w: this token (%s) covers the functions %s, not %q",
 			ErrForbidden, t.ID, strings.Join(t.Functions, ", "), function)

@@ -50,6 +50,9 @@ var everyRoute = []struct{ method, path string }{
 	{"GET", "/v1/functions/hello/logs"}, {"GET", "/v1/calls"}, {"GET", "/v1/calls/c001"},
 	{"GET", "/v1/functions/hello/calls"}, {"GET", "/v1/tokens"}, {"POST", "/v1/tokens"},
 	{"GET", "/v1/tokens/self"}, {"DELETE", "/v1/tokens/abc"}, {"GET", "/metrics"},
+	{"GET", "/v1/nodes"}, {"GET", "/v1/nodes/n1"}, {"DELETE", "/v1/nodes/n1"}, {"POST", "/v1/nodes/n1/drain"},
+	{"POST", "/v1/nodes/n1/undrain"}, {"GET", "/v1/join-tokens"}, {"POST", "/v1/join-tokens"},
+	{"DELETE", "/v1/join-tokens/j1"},
 }
 
 func withEverything(d *httpapi.Deps) {
@@ -57,6 +60,7 @@ func withEverything(d *httpapi.Deps) {
 	d.Tokens = &fakeTokenAdmin{}
 	d.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "metrics") })
 	d.Logs = &fakeLogs{}
+	d.Nodes = newFakeNodes()
 }
 
 func TestEveryRouteNeedsAToken(t *testing.T) {

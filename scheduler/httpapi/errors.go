@@ -29,6 +29,10 @@ func classify(err error) (status int, code, field, msg string) {
 		return http.StatusBadRequest, api.CodeInvalid, te.Field, err.Error()
 	case errors.Is(err, funcfile.ErrInvalid), errors.Is(err, builder.ErrInvalidSource), errors.Is(err, buildctx.ErrInvalidArchive):
 		return http.StatusBadRequest, api.CodeInvalid, "", err.Error()
+	case errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest, api.CodeInvalid, "", err.Error()
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, api.CodeConflict, "", err.Error()
 	case errors.Is(err, builder.ErrUnknownRuntime):
 		return http.StatusBadRequest, api.CodeInvalid, "runtime", err.Error()
 	case errors.As(err, &tooBig), errors.Is(err, buildctx.ErrTooLarge):
@@ -48,6 +52,13 @@ func classify(err error) (status int, code, field, msg string) {
 	}
 	return http.StatusInternalServerError, api.CodeInternal, "", "internal error: " + err.Error()
 }
+
+// ErrInvalidRequest and ErrConflict let a collaborator say that a request cannot be done as
+// asked (400) or not in the resource's present state (409); the message is shown as it is.
+var (
+	ErrInvalidRequest = errors.New("invalid request")
+	ErrConflict       = errors.New("conflict")
+)
 
 // statusClientClosed is nginx's 499: the client closed the request before the answer.
 const statusClientClosed = 499

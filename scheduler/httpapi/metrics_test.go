@@ -70,8 +70,9 @@ func (n *okNode) StopInstance(_ context.Context, id string) error {
 func TestMetricsCountACall(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	m := metrics.New(log)
-	p := pool.New(&okNode{servers: map[string]*httptest.Server{}}, pool.Config{}, log)
-	t.Cleanup(p.Shutdown)
+	p := pool.New(pool.Config{}, log)
+	p.AddNode("local", &okNode{servers: map[string]*httptest.Server{}}, nil)
+	t.Cleanup(func() { p.Shutdown(false) })
 	if err := m.CollectPool(p); err != nil {
 		t.Fatal(err)
 	}

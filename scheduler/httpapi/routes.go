@@ -49,6 +49,8 @@ type Deps struct {
 	Auth Authenticator
 	// Tokens serves /v1/tokens; nil for none.
 	Tokens Tokens
+	// Nodes serves /v1/nodes and /v1/join-tokens; nil for none.
+	Nodes Nodes
 	// Access says which functions are public.
 	Access FunctionAccess
 	// Hosts are the host names and addresses requests to the API and dashboard may name in
@@ -92,6 +94,16 @@ func New(d Deps) http.Handler {
 		r.HandleFunc("/v1/tokens", h.guard(auth.ActManageTokens, h.createToken)).Methods(http.MethodPost)
 		r.HandleFunc("/v1/tokens/self", h.guard(auth.ActSelf, h.selfToken)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/tokens/{id}", h.guard(auth.ActManageTokens, h.revokeToken)).Methods(http.MethodDelete)
+	}
+	if d.Nodes != nil {
+		r.HandleFunc("/v1/nodes", h.guard(auth.ActReadNodes, h.listNodes)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/nodes/{id}", h.guard(auth.ActReadNodes, h.getNode)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/nodes/{id}", h.guard(auth.ActManageNodes, h.removeNode)).Methods(http.MethodDelete)
+		r.HandleFunc("/v1/nodes/{id}/drain", h.guard(auth.ActManageNodes, h.drainNode(true))).Methods(http.MethodPost)
+		r.HandleFunc("/v1/nodes/{id}/undrain", h.guard(auth.ActManageNodes, h.drainNode(false))).Methods(http.MethodPost)
+		r.HandleFunc("/v1/join-tokens", h.guard(auth.ActManageNodes, h.listJoinTokens)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/join-tokens", h.guard(auth.ActManageNodes, h.createJoinToken)).Methods(http.MethodPost)
+		r.HandleFunc("/v1/join-tokens/{id}", h.guard(auth.ActManageNodes, h.revokeJoinToken)).Methods(http.MethodDelete)
 	}
 
 	// Calls, any method on /invoke/{name}[/path], are served before this table: see below.

@@ -8,125 +8,81 @@ import (
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/runtimes/contract"
+	"github.com/hearthfn/hearth/scheduler/placer"
 )
 
 // This file carries the policy's decisions out: each action changes the instance's state under
-// the lock at once, then talks to the node in the background and settles the outcome under the
-// lock again, waking the function's waiters.
-
-// scaleLocked serves f's waiting calls: it resumes and starts what planDemand asks for, making
-// room on the node by evicting idle instances of other functions when it is full.
-func (p *Pool) scaleLocked(f *function) {
-	resume, start := planDemand(f.spec, f.waiting, f.views())
-	for _, id := range resume {
-		p.resumeLocked(f, f.instances[id])
-	}
-	if f.backingOffLocked(p.cfg.Now()) {
-		return
-	}
-	for i := 0; i < start; i++ {
-		if !p.makeRoomLocked(f) {
-			return
-		}
-		p.startLocked(f)
-	}
-}
+// the lock at once, then talks to the instance's node in the background and settles the outcome
+// under the lock again, waking the function's waiters. Placement is in place.go.
 
 // upkeepLocked applies planIdle to f at now: pause or stop idle instances, keep min_instances
-// warm (without evicting others for it).
+// warm (without evicting others for it). Instances on a node the pool cannot reach now are left
+// as they are: the node's return or loss settles them.
 func (p *Pool) upkeepLocked(f *function, now time.Time) {
-	plan := planIdle(now, f.spec, p.nodeKnown && p.canPause, f.views())
+	// Whether an instance pauses or stops depends on its node; planIdle decides which go idle.
+	plan := planIdle(now, f.spec, true, f.views())
 	for _, id := range plan.pause {
-		p.pauseLocked(f, f.instances[id])
+		in := f.instances[id]
+		switch {
+		case !in.nd.actionable():
+		case in.nd.known && in.nd.canPause:
+			p.pauseLocked(f, in)
+		default:
+			p.stopIdleLocked(f, in, now)
+		}
 	}
 	for _, id := range plan.stop {
-		in := f.instances[id]
-		p.log.Info("stopping idle instance", "function", f.name, "instance", id, "state", in.state,
-			"idle", now.Sub(in.lastUsed).Round(time.Second))
-		p.stopLocked(f, in)
+		if in := f.instances[id]; in.nd.actionable() {
+			p.stopIdleLocked(f, in, now)
+		}
 	}
 	for _, id := range plan.resume {
-		p.resumeLocked(f, f.instances[id])
+		if in := f.instances[id]; in.nd.actionable() {
+			p.resumeLocked(f, in)
+		}
 	}
-	// No start for min_instances while the engine is away: it would fail at every tick.
-	for i := 0; i < plan.start && p.nodeDown == nil && !f.backingOffLocked(now); i++ {
-		if !fits(shortfall(p.capacity, p.reserved, f.resources())) {
-			p.log.Warn("node is full: min_instances not met", "function", f.name, "min_instances", f.spec.MinInstances)
+	for i := 0; i < plan.start && !f.backingOffLocked(now); i++ {
+		d, nd, err := p.placeLocked(f)
+		if err != nil || d.Evict {
+			// Quiet while no node takes instances at all: it would say so at every tick.
+			if p.anyPlaceableLocked() {
+				why := "only by evicting idle instances of other functions"
+				if err != nil {
+					why = err.Error()
+				}
+				p.log.Warn("no node has room: min_instances not met", "function", f.name, "min_instances", f.spec.MinInstances,
+					"why", why)
+			}
 			return
 		}
-		p.startLocked(f)
+		p.startLocked(f, nd, d.Reason)
 	}
 }
 
-// makeRoomLocked reports whether one more instance of f fits on the node now. When it does not,
-// it stops idle instances of other functions (paused first) to free the shortfall, unless stops
-// under way already free enough; the start then happens when a waiter retries after those stops
-// complete.
-func (p *Pool) makeRoomLocked(f *function) bool {
-	need := f.resources()
-	if fits(shortfall(p.capacity, p.reserved, need)) {
-		return true
-	}
-	settled := instance.Resources{MemoryMB: p.reserved.MemoryMB - p.releasing.MemoryMB, CPUMilli: p.reserved.CPUMilli - p.releasing.CPUMilli}
-	short := shortfall(p.capacity, settled, need)
-	if fits(short) {
-		return false // stops under way will make room
-	}
-	victims := planEvict(short, p.evictionCandidatesLocked(f))
-	for _, c := range victims {
-		g := p.fns[c.function]
-		p.log.Info("evicting idle instance to make room", "function", c.function, "instance", c.id,
-			"paused", c.paused, "for", f.name)
-		p.stopLocked(g, g.instances[c.id])
+func (p *Pool) stopIdleLocked(f *function, in *inst, now time.Time) {
+	p.log.Info("stopping idle instance", "function", f.name, "instance", in.id, "node", in.nd.id, "state", in.state,
+		"idle", now.Sub(in.lastUsed).Round(time.Second))
+	p.stopLocked(f, in)
+}
+
+func (p *Pool) anyPlaceableLocked() bool {
+	for _, nd := range p.nodes {
+		if nd.placeable() {
+			return true
+		}
 	}
 	return false
 }
 
-// evictionCandidatesLocked lists idle instances of functions other than f: every paused one,
-// and ready ones beyond their function's min_instances.
-func (p *Pool) evictionCandidatesLocked(f *function) []candidate {
-	var cands []candidate
-	for _, g := range p.fns {
-		if g == f {
-			continue
-		}
-		var ready []candidate
-		warm := 0
-		for _, in := range g.instances {
-			v := view{state: in.state, current: in.version == g.version}
-			if v.warm() {
-				warm++
-			}
-			if in.inFlight > 0 {
-				continue
-			}
-			c := candidate{function: g.name, id: in.id, lastUsed: in.lastUsed, res: in.res}
-			switch in.state {
-			case statePaused:
-				c.paused = true
-				cands = append(cands, c)
-			case stateReady:
-				ready = append(ready, c)
-			}
-		}
-		if spare := warm - g.spec.MinInstances; spare > 0 {
-			// Keep the most recently used ready ones for min_instances.
-			sortByLastUsed(ready)
-			if spare < len(ready) {
-				ready = ready[:spare]
-			}
-			cands = append(cands, ready...)
-		}
-	}
-	return cands
-}
-
-func (p *Pool) startLocked(f *function) {
+// startLocked starts an instance of f on nd, where the placer put it for reason.
+func (p *Pool) startLocked(f *function, nd *node, reason string) {
 	in := &inst{id: newInstanceID(f.name, f.version), version: f.version, state: stateStarting,
-		res: f.resources(), startedAt: p.cfg.Now()}
+		res: f.resources(), startedAt: p.cfg.Now(), nd: nd, placement: reason}
 	f.instances[in.id] = in
 	p.known[in.id] = struct{}{}
-	p.reserveLocked(in.res)
+	nd.reserve(in.res)
+	// The node pulls the image for this start: the next placement may count on it.
+	nd.started[f.image], nd.images[f.image] = true, true
 	spec := instance.Spec{
 		ID:        in.id,
 		Function:  f.name,
@@ -137,42 +93,58 @@ func (p *Pool) startLocked(f *function) {
 		Resources: in.res,
 		Security:  securityOf(f.spec),
 	}
-	p.background(func() { p.start(f, in, spec) })
+	h, gen := nd.handle, nd.handleGen
+	p.background(func() { p.start(f, in, h, gen, spec) })
 }
 
-func (p *Pool) start(f *function, in *inst, spec instance.Spec) {
+func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec instance.Spec) {
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.StartTimeout)
 	defer cancel()
 	begin := time.Now()
-	started, err := p.node.StartInstance(ctx, spec)
+	started, err := h.StartInstance(ctx, spec)
 	if err == nil && p.cfg.OnStarted != nil {
 		p.cfg.OnStarted(f.name, in.id)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer f.broadcast()
-	if err != nil {
-		delete(f.instances, in.id)
-		delete(p.known, in.id) // a container its start left behind is an orphan now
-		p.unreserveLocked(in.res, false)
-		f.failures++
-		f.lastErr = err
-		f.startFailedLocked(p.cfg.Now())
-		p.log.Error("instance failed to start", "function", f.name, "instance", in.id, "error", err)
-		if errors.Is(err, driver.ErrUnavailable) {
-			// Calls fail fast from now on instead of each trying a start of its own, until
-			// the health check finds the engine back.
-			p.nodeUnreachableLocked(err)
+	if in.gone {
+		// Its node was lost meanwhile and the instance with it; what the start made there is an
+		// orphan when the node is back. OnStopped was called at the loss, before OnStarted.
+		if err == nil && p.cfg.OnStopped != nil {
+			p.background(func() { p.cfg.OnStopped(in.id) })
 		}
 		return
 	}
-	p.log.Info("instance ready", "function", f.name, "instance", in.id, "version", in.version,
+	nd := in.nd
+	if err != nil {
+		delete(f.instances, in.id)
+		delete(p.known, in.id) // a container its start left behind is an orphan now
+		p.unreserveLocked(nd, in.res, false)
+		if errors.Is(err, driver.ErrUnavailable) {
+			// The node's fault, not the function's: no backoff, and waiting calls start on
+			// another node, or fail fast when none is left, until the health check finds the
+			// engine back.
+			p.log.Error("instance failed to start: the node's engine cannot be reached", "function", f.name,
+				"instance", in.id, "node", nd.id, "error", err)
+			if nd.handleGen == handleGen && nd.state != placer.StateDisconnected { // else the session went, not the engine
+				p.nodeUnreachableLocked(nd, err)
+			}
+			return
+		}
+		f.failures++
+		f.lastErr = err
+		f.startFailedLocked(p.cfg.Now())
+		p.log.Error("instance failed to start", "function", f.name, "instance", in.id, "node", nd.id, "error", err)
+		return
+	}
+	p.log.Info("instance ready", "function", f.name, "instance", in.id, "version", in.version, "node", nd.id,
 		"endpoint", started.Endpoint, "took", time.Since(begin).Round(time.Millisecond))
 	f.startSucceededLocked()
 	in.endpoint = started.Endpoint
 	in.startedAt = p.cfg.Now()
 	in.lastUsed = in.startedAt
-	if in.state == stateDraining || p.closed {
+	if in.state == stateDraining || (p.closed && !p.keep) {
 		p.stopLocked(f, in)
 		return
 	}
@@ -190,27 +162,29 @@ func (p *Pool) becomeReadyLocked(in *inst, how ColdKind) {
 // once the pause is through.
 func (p *Pool) pauseLocked(f *function, in *inst) {
 	in.state = statePausing
+	h := in.nd.handle
 	p.background(func() {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PauseTimeout)
 		defer cancel()
-		err := p.node.PauseInstance(ctx, in.id)
+		err := h.PauseInstance(ctx, in.id)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		defer f.broadcast()
 		if in.state != statePausing {
-			return // drained or stopped meanwhile
+			return // drained, stopped or lost meanwhile
 		}
 		if err != nil {
 			if errors.Is(err, driver.ErrNotSupported) {
-				p.canPause = false
+				in.nd.canPause = false
 			}
-			p.log.Warn("could not pause idle instance; stopping it", "function", f.name, "instance", in.id, "error", err)
+			p.log.Warn("could not pause idle instance; stopping it", "function", f.name, "instance", in.id,
+				"node", in.nd.id, "error", err)
 			p.stopLocked(f, in)
 			return
 		}
 		in.state = statePaused
 		in.pausedAt = p.cfg.Now()
-		p.log.Info("paused idle instance", "function", f.name, "instance", in.id)
+		p.log.Info("paused idle instance", "function", f.name, "instance", in.id, "node", in.nd.id)
 		if f.waiting > 0 {
 			p.scaleLocked(f)
 		}
@@ -221,10 +195,11 @@ func (p *Pool) pauseLocked(f *function, in *inst) {
 // resume is replaced.
 func (p *Pool) resumeLocked(f *function, in *inst) {
 	in.state = stateResuming
+	h := in.nd.handle
 	p.background(func() {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PauseTimeout)
 		defer cancel()
-		err := p.node.ResumeInstance(ctx, in.id)
+		err := h.ResumeInstance(ctx, in.id)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		defer f.broadcast()
@@ -234,7 +209,8 @@ func (p *Pool) resumeLocked(f *function, in *inst) {
 		if err != nil {
 			f.failures++
 			f.lastErr = err
-			p.log.Warn("could not resume paused instance; replacing it", "function", f.name, "instance", in.id, "error", err)
+			p.log.Warn("could not resume paused instance; replacing it", "function", f.name, "instance", in.id,
+				"node", in.nd.id, "error", err)
 			p.stopLocked(f, in)
 			return
 		}
@@ -244,6 +220,8 @@ func (p *Pool) resumeLocked(f *function, in *inst) {
 	})
 }
 
+// release ends a lease. Its instance may have left the pool meanwhile (its node lost, or a
+// stop): then only the bookkeeping of the lease itself is done.
 func (p *Pool) release(f *function, in *inst, o Outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -251,7 +229,7 @@ func (p *Pool) release(f *function, in *inst, o Outcome) {
 	in.lastUsed = p.cfg.Now()
 	switch {
 	case o != OutcomeOK:
-		p.log.Warn("replacing instance", "function", f.name, "instance", in.id, "outcome", o.String())
+		p.log.Warn("replacing instance", "function", f.name, "instance", in.id, "node", in.nd.id, "outcome", o.String())
 		p.stopLocked(f, in)
 	case in.state == stateDraining && in.inFlight == 0:
 		p.stopLocked(f, in)
@@ -270,15 +248,17 @@ func (p *Pool) drainLocked(f *function, in *inst) {
 }
 
 // stopLocked removes an instance from the pool and stops it in the background. Its reservation
-// is released once the node has removed it.
+// is released once the node has removed it. An instance no longer in the pool is left alone.
 func (p *Pool) stopLocked(f *function, in *inst) {
-	if _, ok := f.instances[in.id]; !ok {
+	if f.instances[in.id] != in {
 		return
 	}
 	delete(f.instances, in.id)
 	in.state = stateDraining
-	p.releasing.MemoryMB += in.res.MemoryMB
-	p.releasing.CPUMilli += in.res.CPUMilli
+	nd := in.nd
+	nd.releasing.MemoryMB += in.res.MemoryMB
+	nd.releasing.CPUMilli += in.res.CPUMilli
+	h, lostGen := nd.handle, nd.lostGen
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -288,31 +268,28 @@ func (p *Pool) stopLocked(f *function, in *inst) {
 		if p.cfg.OnStopped != nil {
 			p.cfg.OnStopped(in.id)
 		}
-		if err := p.node.StopInstance(ctx, in.id); err != nil {
-			p.log.Error("instance failed to stop", "function", f.name, "instance", in.id, "error", err)
+		if err := h.StopInstance(ctx, in.id); err != nil {
+			p.log.Error("instance failed to stop", "function", f.name, "instance", in.id, "node", nd.id, "error", err)
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		// Known no more: if the stop failed (the engine away), the health check finds the
 		// container an orphan once the engine answers again, and removes it.
 		delete(p.known, in.id)
-		p.unreserveLocked(in.res, true)
+		if nd.lostGen == lostGen { // else NodeLost dropped the node's reservations already
+			p.unreserveLocked(nd, in.res, true)
+		}
 	}()
 }
 
-func (p *Pool) reserveLocked(r instance.Resources) {
-	p.reserved.MemoryMB += r.MemoryMB
-	p.reserved.CPUMilli += r.CPUMilli
-}
-
-// unreserveLocked gives r back and wakes every function with waiting calls: room on the node
-// may be what they wait for.
-func (p *Pool) unreserveLocked(r instance.Resources, wasReleasing bool) {
-	p.reserved.MemoryMB -= r.MemoryMB
-	p.reserved.CPUMilli -= r.CPUMilli
+// unreserveLocked gives r back on nd and wakes every function with waiting calls: room on the
+// node may be what they wait for.
+func (p *Pool) unreserveLocked(nd *node, r instance.Resources, wasReleasing bool) {
+	nd.reserved.MemoryMB -= r.MemoryMB
+	nd.reserved.CPUMilli -= r.CPUMilli
 	if wasReleasing {
-		p.releasing.MemoryMB -= r.MemoryMB
-		p.releasing.CPUMilli -= r.CPUMilli
+		nd.releasing.MemoryMB -= r.MemoryMB
+		nd.releasing.CPUMilli -= r.CPUMilli
 	}
 	for _, g := range p.fns {
 		if g.waiting > 0 {

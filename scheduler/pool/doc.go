@@ -1,5 +1,6 @@
-// Package pool is hearth's warm pool: it keeps each function's instances and decides which one
-// takes a call, when an instance starts, when an idle one is paused and when it is stopped.
+// Package pool is hearth's warm pool: it keeps each function's instances, on every node, and
+// decides which one takes a call, when an instance starts and on which node, when an idle one is
+// paused and when it is stopped.
 //
 // # Routing
 //
@@ -33,13 +34,14 @@
 // # Policy and actions
 //
 // policy.go holds the decisions as pure functions of the settings, the instances' states and
-// the clock (planIdle, planDemand, planEvict) with table tests on a fixed clock. actions.go
-// carries them out through the node agent: each action changes state under the pool's lock,
-// talks to the node in the background, and wakes the function's waiters when it settles.
-// upkeep.go runs the periodic work: Reap (idle policy, min_instances), CheckHealth (health.go:
-// replace idle instances that died behind the pool's back, resume ones paused behind its back,
-// remove containers it does not know, and fail calls fast while the engine is unreachable) and
-// RefreshNode (capabilities, capacity).
+// the clock (planIdle, planDemand, planEvict) with table tests on a fixed clock; where a new
+// instance goes is scheduler/placer's pure decision, fed by place.go. actions.go carries them
+// out through the instance's node agent: each action changes state under the pool's lock, talks
+// to the node in the background, and wakes the function's waiters when it settles. upkeep.go
+// runs the periodic work: Reap (idle policy, min_instances), the health check of every node
+// (health.go: replace idle instances that died behind the pool's back, resume ones paused
+// behind its back, remove containers it does not know, and keep starts and calls off a node
+// whose engine is unreachable) and RefreshNode (capabilities, capacity, images).
 //
 // # Failing starts
 //
@@ -50,12 +52,54 @@
 //
 // # Capacity
 //
-// Every instance reserves its function's memory and CPU from the node's allocatable resources
-// (or Config.Capacity) from its start until the node has removed it. A function whose one
-// instance can never fit fails at once with ErrNoCapacity. When the node is full, a call's start
-// evicts idle instances of other functions, paused ones first, then ready ones beyond their
-// function's min_instances, least recently used first; if even that would not make room, the
-// call waits in the queue for room or its deadline.
+// Every instance reserves its function's memory and CPU from its node's allocatable resources
+// (capped by Config.Capacity) from its start until the node has removed it. A function whose one
+// instance fits on no node, even empty (or whose constraints no node carries), fails at once
+// with ErrNoCapacity. When every node is full, the placer picks a node where evicting idle
+// instances of other functions makes room, and the start evicts there only: paused ones first,
+// then ready ones beyond their function's min_instances, least recently used first; if no node
+// would have room even then, the call waits in the queue for room or its deadline.
+//
+// # Nodes
+//
+// The pool starts with no node; the node registry (scheduler/nodes) tells it of each, and the
+// server adds its in-process node (--dev) the same way (nodes.go):
+//
+//	                 DrainNode(true)
+//	AddNode ─▶ ┌───────┐ ──────────────▶ ┌──────────┐  no new instances there; idle ones
+//	           │ ready │                 │ draining │  stop at once, busy ones after their
+//	           └───────┘ ◀────────────── └──────────┘  last call
+//	            ▲   │     DrainNode(false)     │
+//	            │   │ NodeDisconnected         │ NodeDisconnected
+//	            │   ▼                          ▼
+//	    AddNode │ ┌──────────────┐  its instances keep serving (the router reaches them
+//	            │ │ disconnected │  directly), no new ones; AddNode (the agent reconnects)
+//	            │ └──────────────┘  makes it ready, or draining when drained
+//	            │   │ NodeLost, from any state (RemoveNode: NodeLost, then forget the node)
+//	            │   ▼
+//	            │ ┌──────┐  its instances left the pool at once, unstopped (the node cannot
+//	            └─│ down │  be reached); when it is back, what it still runs is orphaned
+//	              └──────┘
+//
+// A new instance goes where placer.Place says among the ready nodes, given each node's
+// capacity, reservations, evictable idle instances, labels (func.yaml constraints), images
+// (from its Info, and those of the instances started there) and the function's instances there
+// (spread); the instance records the node and the placer's reason (`hearth inspect`). Apart
+// from that, the node's state is orthogonal to the health check's: a node whose engine cannot
+// be reached (driver.ErrUnavailable from a listing or a start) takes no new instance and its
+// instances take no call until two listings in a row work again, without failing calls that
+// other nodes can serve. A call fails fast with driver.ErrUnavailable only when no node can
+// take an instance of its function and none of its instances may free a slot. A node's first
+// listing (in the background from AddNode) comes before any start there.
+//
+// # Restarts
+//
+// A server that exits calls Shutdown(true) (Config.KeepOnShutdown): every instance keeps
+// running. The next pool adopts them (adopt.go): the first listing of each node that works
+// since the pool was made takes over the containers labelled with a known function's current
+// version, running ones ready and paused ones paused, and stops the others. So the server must
+// Apply every function (restore its registry) before it adds nodes. After a node was lost its
+// containers are not adopted: they are orphans, removed once the node is back.
 //
 // Where to read next: scheduler/router (the caller on the invoke path), agent (what the pool
 // drives), scheduler/registry (which calls Apply and Remove).

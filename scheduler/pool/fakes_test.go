@@ -15,7 +15,8 @@ import (
 )
 
 // fakeNode starts instances instantly (or after gate is closed) and records what it did. It
-// keeps each instance's state so that pauses, resumes and health checks can be observed.
+// keeps each instance's state so that pauses, resumes and health checks can be observed, and
+// labels its instances as agent/node does, so that a pool made later can adopt them.
 type fakeNode struct {
 	mu       sync.Mutex
 	started  []string
@@ -23,9 +24,11 @@ type fakeNode struct {
 	paused   []string
 	resumed  []string
 	running  map[string]instance.State
-	gate     chan struct{} // when non-nil, starts wait for it
-	failErr  error         // when non-nil, starts fail with it
-	attempts int           // StartInstance calls, failed ones included
+	meta     map[string]instance.Status // labels and endpoint of what runs
+	gate     chan struct{}              // when non-nil, starts wait for it
+	failErr  error                      // when non-nil, starts fail with it
+	listErr  error                      // when non-nil, listings fail with it
+	attempts int                        // StartInstance calls, failed ones included
 	canPause bool
 	alloc    instance.Resources
 }
@@ -55,11 +58,28 @@ func (n *fakeNode) StartInstance(ctx context.Context, spec instance.Spec) (insta
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.started = append(n.started, spec.ID)
+	in := instance.Instance{ID: spec.ID, Endpoint: "10.0.0.1:" + fmt.Sprint(len(n.started))}
+	n.plantLocked(instance.Status{Instance: in, Function: spec.Function, State: instance.StateRunning,
+		Labels: map[string]string{instance.LabelFunction: spec.Function, instance.LabelVersion: fmt.Sprint(spec.Version),
+			instance.LabelInstance: spec.ID}})
+	return in, nil
+}
+
+// plant makes a container run on the node as if something else had started it: an earlier
+// pool, or someone by hand.
+func (n *fakeNode) plant(st instance.Status) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.plantLocked(st)
+}
+
+func (n *fakeNode) plantLocked(st instance.Status) {
 	if n.running == nil {
 		n.running = map[string]instance.State{}
+		n.meta = map[string]instance.Status{}
 	}
-	n.running[spec.ID] = instance.StateRunning
-	return instance.Instance{ID: spec.ID, Endpoint: "10.0.0.1:" + fmt.Sprint(len(n.started))}, nil
+	n.running[st.Instance.ID] = st.State
+	n.meta[st.Instance.ID] = st
 }
 
 func (n *fakeNode) PauseInstance(ctx context.Context, id string) error {
@@ -98,9 +118,14 @@ func (n *fakeNode) StopInstance(ctx context.Context, id string) error {
 func (n *fakeNode) Instances(ctx context.Context) ([]instance.Status, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.listErr != nil {
+		return nil, n.listErr
+	}
 	var out []instance.Status
-	for id, st := range n.running {
-		out = append(out, instance.Status{Instance: instance.Instance{ID: id}, State: st})
+	for id, state := range n.running {
+		st := n.meta[id]
+		st.Instance.ID, st.State = id, state
+		out = append(out, st)
 	}
 	return out, nil
 }
@@ -137,15 +162,39 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// newTestPool returns a pool over n on a fake clock. Its background loop does not run: tests
-// call Reap and CheckHealth themselves. The node's capabilities are read at once.
-func newTestPool(t *testing.T, n *fakeNode) (*Pool, *clock) {
+// testNode is the id of newTestPool's node.
+const testNode = "n1"
+
+// newTestPool returns a pool over n (node testNode) on a fake clock. Its background loop does not
+// run: tests call Reap and CheckHealth themselves. The node's capabilities are read, and its first
+// listing done, before it returns.
+func newTestPool(t *testing.T, n Node) (*Pool, *clock) {
+	t.Helper()
+	p, c := newEmptyPool(t)
+	addNode(t, p, testNode, n, nil)
+	return p, c
+}
+
+// newEmptyPool returns a pool with no node on a fake clock.
+func newEmptyPool(t *testing.T) (*Pool, *clock) {
 	t.Helper()
 	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	p := New(n, Config{Now: c.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := p.RefreshNode(context.Background()); err != nil {
+	p := New(Config{Now: c.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { p.Shutdown(false) })
+	return p, c
+}
+
+// addNode adds a node and waits for what AddNode does in the background: its Info read and its
+// first listing (which adopts what it runs).
+func addNode(t *testing.T, p *Pool, id string, n Node, labels map[string]string) {
+	t.Helper()
+	p.AddNode(id, n, labels)
+	if err := p.RefreshNode(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.Shutdown)
-	return p, c
+	waitFor(t, "the first listing of node "+id, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.nodes[id].listed && !p.nodes[id].tending
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -53,12 +51,7 @@ func newDriverPool(t *testing.T, opts ...fake.Option) (*Pool, *fake.Driver) {
 	t.Helper()
 	d := fake.New(append([]fake.Option{fake.WithPull(func(context.Context, string) error { return nil })}, opts...)...)
 	t.Cleanup(func() { _ = d.Close() })
-	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	p := New(driverNode{d}, Config{Now: c.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := p.RefreshNode(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Shutdown) // registered last, so it runs before the driver closes
+	p, _ := newTestPool(t, driverNode{d}) // its Shutdown is registered later, so it runs before the driver closes
 	return p, d
 }
 
@@ -200,7 +193,6 @@ func TestOrphanRemoved(t *testing.T) {
 func TestStartOnUnreachableEngineFailsFast(t *testing.T) {
 	var down atomic.Bool
 	var starts atomic.Int32
-	down.Store(true)
 	p, _ := newDriverPool(t, fake.WithHook(func(ctx context.Context, op fake.Op, target string) error {
 		if op == fake.OpEnsureImage { // the first step of a start
 			starts.Add(1)
@@ -210,6 +202,7 @@ func TestStartOnUnreachableEngineFailsFast(t *testing.T) {
 		}
 		return nil
 	}), fake.WithImages("img:1"))
+	down.Store(true) // after the node's first listing, which would have found the engine away
 	p.Apply(fn("eager", 1, api.FunctionSpec{}))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -35,6 +35,12 @@ type inst struct {
 	startedAt time.Time
 	lastUsed  time.Time
 	pausedAt  time.Time
+	// nd is the node the instance runs on, and placement why the placer chose it.
+	nd        *node
+	placement string
+	// gone is set when the instance left the pool with its node (NodeLost): whatever is still
+	// under way for it settles nothing.
+	gone bool
 }
 
 // apiState is the state as the API and metrics name it.
@@ -46,11 +52,12 @@ func (in *inst) apiState() string {
 }
 
 // pick returns the ready instance of the current version with a free slot and the fewest calls
-// in flight (the most recently used among equals, whose caches are warmest), or nil.
+// in flight (the most recently used among equals, whose caches are warmest), or nil. Instances
+// on a node whose engine cannot be reached are passed over: they may well be gone.
 func (f *function) pick() *inst {
 	var best *inst
 	for _, in := range f.instances {
-		if in.state != stateReady || in.version != f.version || in.inFlight >= f.spec.Concurrency {
+		if in.state != stateReady || in.version != f.version || in.inFlight >= f.spec.Concurrency || !in.nd.serves() {
 			continue
 		}
 		if best == nil || in.inFlight < best.inFlight || (in.inFlight == best.inFlight && in.lastUsed.After(best.lastUsed)) {
@@ -68,6 +75,33 @@ func (f *function) views() []view {
 			lastUsed: in.lastUsed, pausedAt: in.pausedAt})
 	}
 	return vs
+}
+
+// demandViews describes the instances to planDemand: paused ones on a node the pool cannot
+// reach now are left out, since they cannot be resumed there.
+func (f *function) demandViews() []view {
+	vs := make([]view, 0, len(f.instances))
+	for _, in := range f.instances {
+		if in.state == statePaused && !in.nd.actionable() {
+			continue
+		}
+		vs = append(vs, view{id: in.id, state: in.state, current: in.version == f.version, inFlight: in.inFlight,
+			lastUsed: in.lastUsed, pausedAt: in.pausedAt})
+	}
+	return vs
+}
+
+// servingCount counts current instances on nodes that serve calls that are ready or on their
+// way to it: those a slot may free up on, for a call that no node can start an instance for.
+func (f *function) servingCount() int {
+	n := 0
+	for _, in := range f.instances {
+		if in.version == f.version && in.nd.serves() &&
+			(in.state == stateReady || in.state == stateStarting || in.state == stateResuming) {
+			n++
+		}
+	}
+	return n
 }
 
 // pendingCount counts current instances on their way to ready: starting or resuming.

@@ -29,9 +29,11 @@ type Observer interface {
 // Stats is a snapshot of the whole pool, for metrics.
 type Stats struct {
 	Functions []FunctionStats
-	// Reserved is what live instances (any state but gone) reserve on the node.
+	// Reserved is what live instances (any state but gone) reserve on the nodes that are not
+	// down, in all.
 	Reserved instance.Resources
-	// Capacity is what the pool may reserve in all; zero fields mean unlimited.
+	// Capacity is what the pool may reserve on those nodes in all; zero fields mean unlimited
+	// (on some node at least).
 	Capacity instance.Resources
 }
 

@@ -125,6 +125,7 @@ func planDemand(s api.FunctionSpec, waiting int, ins []view) (resume []string, s
 type candidate struct {
 	function string
 	id       string
+	node     string
 	paused   bool
 	lastUsed time.Time
 	res      instance.Resources

@@ -11,6 +11,7 @@ import (
 	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/placer"
 )
 
 // Node is the slice of agent.Agent the pool drives.
@@ -32,12 +33,15 @@ type Config struct {
 	PauseTimeout time.Duration
 	// ReapInterval is how often idle instances are looked for.
 	ReapInterval time.Duration
-	// HealthInterval is how often the node is asked which instances still run, so that one that
-	// died (killed, out of memory) while idle is replaced before a call finds it.
+	// HealthInterval is how often every node is asked which instances still run, so that one
+	// that died (killed, out of memory) while idle is replaced before a call finds it.
 	HealthInterval time.Duration
-	// Capacity, when a field is non-zero, caps what instances may reserve in all; zero fields
-	// take the node's allocatable resources.
+	// Capacity, when a field is non-zero, caps what instances may reserve on each node; zero
+	// fields take the node's allocatable resources.
 	Capacity instance.Resources
+	// KeepOnShutdown makes Run leave every instance running when its context ends
+	// (Shutdown(true)), so that the next server start adopts them; false stops them all.
+	KeepOnShutdown bool
 	// Now is the clock; tests inject their own.
 	Now func() time.Time
 	// OnStopped, when set, is called (outside the pool's lock) after an instance has left
@@ -56,11 +60,10 @@ func DefaultConfig() Config {
 		ReapInterval: 250 * time.Millisecond, HealthInterval: 2 * time.Second, Now: time.Now}
 }
 
-// Pool owns the instances of every function. It is safe for concurrent use.
+// Pool owns the instances of every function, on every node. It is safe for concurrent use.
 type Pool struct {
-	node Node
-	log  *slog.Logger
-	cfg  Config
+	log *slog.Logger
+	cfg Config
 
 	// ctx bounds background work (starts, pauses); cancelled by Shutdown.
 	ctx    context.Context
@@ -69,29 +72,18 @@ type Pool struct {
 
 	mu     sync.Mutex
 	fns    map[string]*function // guarded by mu
+	nodes  map[string]*node     // guarded by mu; nodes.go
 	closed bool                 // guarded by mu
-	// nodeKnown is false until the node has answered Info once; until then the pool stops
-	// instead of pausing and does not cap reservations.
-	nodeKnown bool               // guarded by mu
-	canPause  bool               // guarded by mu
-	capacity  instance.Resources // guarded by mu; zero fields are unlimited
-	// reserved is what every instance not yet removed from the node holds, stopping ones
-	// included; releasing is the part held by instances being stopped.
-	reserved  instance.Resources // guarded by mu
-	releasing instance.Resources // guarded by mu
+	// keep is Shutdown's choice to leave instances running, starts under way included.
+	keep bool // guarded by mu
 	// readyGen counts instances that became ready or resumed, so that a health check can tell
 	// which instances it may judge from a listing taken earlier.
 	readyGen uint64 // guarded by mu
-	// known holds the id of every instance the pool may have a container for: from its start
-	// until its stop has returned (instances of removed functions draining their last calls
-	// included). A container of this node whose id is not in it is an orphan (health.go).
+	// known holds the id of every instance the pool may have a container for, on any node:
+	// from its start (or adoption) until its stop has returned (instances of removed functions
+	// draining their last calls included). A listed container whose id is not in it is an
+	// orphan (health.go).
 	known map[string]struct{} // guarded by mu
-	// nodeDown is the node's error while its engine cannot be reached (driver.ErrUnavailable
-	// from the health check's listing or from a start) until a listing succeeds again, nil
-	// otherwise. Calls fail fast with it meanwhile.
-	nodeDown error // guarded by mu
-	// upListings counts the successful listings since the node was marked down (health.go).
-	upListings int // guarded by mu
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.
@@ -118,8 +110,8 @@ type function struct {
 	retryAt       time.Time
 }
 
-// New returns an empty pool that runs instances through node.
-func New(node Node, cfg Config, log *slog.Logger) *Pool {
+// New returns an empty pool with no node: AddNode gives it nodes to run instances on.
+func New(cfg Config, log *slog.Logger) *Pool {
 	def := DefaultConfig()
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = def.StartTimeout
@@ -143,14 +135,15 @@ func New(node Node, cfg Config, log *slog.Logger) *Pool {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Pool{node: node, log: log, cfg: cfg, ctx: ctx, cancel: cancel, fns: map[string]*function{}, capacity: cfg.Capacity,
+	return &Pool{log: log, cfg: cfg, ctx: ctx, cancel: cancel, fns: map[string]*function{}, nodes: map[string]*node{},
 		known: map[string]struct{}{}}
 }
 
 // Apply registers a function or moves it to a new version. When the new version runs the same
 // image with the same environment and resources (a settings change such as idle_timeout), the
-// warm instances carry on under it. Otherwise older instances take no new calls and stop once
-// their calls in flight are done, so a rollout fails no call.
+// warm instances carry on under it (those on nodes its constraints still allow). Otherwise older
+// instances take no new calls and stop once their calls in flight are done, so a rollout fails
+// no call.
 func (p *Pool) Apply(fn api.Function) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -168,7 +161,7 @@ func (p *Pool) Apply(fn api.Function) {
 		for _, in := range f.instances {
 			switch {
 			case in.state == stateDraining:
-			case same && in.version == old:
+			case same && in.version == old && labelsMatch(in.nd.labels, constraintsOf(spec)):
 				in.version = f.version
 			case in.version != f.version:
 				p.drainLocked(f, in)
@@ -212,10 +205,12 @@ func (p *Pool) Remove(name string) {
 
 // Acquire returns a lease on an instance of the function's current version. Routing, in order:
 // a ready instance with a free slot (fewest calls in flight); else the call queues and the pool
-// resumes a paused instance or starts a new one under max_instances; else the call waits for a
-// slot. It waits until ctx ends. Errors: ErrUnknownFunction, ErrQueueFull, ErrNoCapacity,
-// ErrClosed, the node's error when a start or resume failed or while the node's engine is
-// unreachable (driver.ErrUnavailable, see CheckHealth), or ctx's error.
+// resumes a paused instance or starts a new one under max_instances, on the node the placer
+// picks; else the call waits for a slot. It waits until ctx ends. Errors: ErrUnknownFunction,
+// ErrQueueFull, ErrNoCapacity (no node can ever hold an instance), ErrClosed, the node's error
+// when a start or resume failed, driver.ErrUnavailable while no node can take an instance
+// (down, draining, disconnected, its engine unreachable: see CheckHealth) and none of the
+// function's instances may free a slot, or ctx's error.
 func (p *Pool) Acquire(ctx context.Context, name string) (*Lease, error) {
 	begin := time.Now()
 	p.mu.Lock()
@@ -250,17 +245,6 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 		if f == nil {
 			return nil, fmt.Errorf("function %q: %w", name, ErrUnknownFunction)
 		}
-		if p.nodeDown != nil {
-			// The engine is away: its instances went with it (unless it restores them, which
-			// the health check will see once it answers), and no start can succeed. Waiting
-			// would only spend the caller's acquire timeout.
-			stopWaiting()
-			return nil, fmt.Errorf("function %s: %w", name, p.nodeDown)
-		}
-		if err := p.neverFitsLocked(f); err != nil {
-			stopWaiting()
-			return nil, err
-		}
 		if in := f.pick(); in != nil {
 			cold := Warm
 			if waitingOn != nil {
@@ -271,6 +255,12 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 			in.inFlight++
 			in.lastUsed = p.cfg.Now()
 			return &Lease{pool: p, fn: f, inst: in, cold: cold}, nil
+		}
+		if err := p.unservableLocked(f); err != nil {
+			// No node can take an instance now (or ever): waiting would only spend the caller's
+			// acquire timeout.
+			stopWaiting()
+			return nil, err
 		}
 		if waitingOn == nil {
 			if f.waiting >= f.spec.Queue {
@@ -303,16 +293,6 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 	}
 }
 
-// neverFitsLocked returns ErrNoCapacity when one instance of f needs more than the node has.
-func (p *Pool) neverFitsLocked(f *function) error {
-	need := f.resources()
-	if short := shortfall(p.capacity, instance.Resources{}, need); !fits(short) {
-		return fmt.Errorf("function %s reserves %d MB and %dm CPU per instance but the node has %d MB and %dm CPU for instances (lower memory or cpu): %w",
-			f.name, need.MemoryMB, need.CPUMilli, p.capacity.MemoryMB, p.capacity.CPUMilli, ErrNoCapacity)
-	}
-	return nil
-}
-
 // Status reports a function's instances, oldest first. ok is false for an unknown function.
 func (p *Pool) Status(name string) (st api.PoolStatus, ok bool) {
 	p.mu.Lock()
@@ -324,7 +304,8 @@ func (p *Pool) Status(name string) (st api.PoolStatus, ok bool) {
 	st.Instances = []api.InstanceStatus{}
 	for _, in := range f.instances {
 		st.Instances = append(st.Instances, api.InstanceStatus{ID: in.id, Version: in.version, State: in.apiState(),
-			Endpoint: in.endpoint, InFlight: in.inFlight, StartedAt: in.startedAt, LastUsed: in.lastUsed, PausedAt: in.pausedAt})
+			Endpoint: in.endpoint, InFlight: in.inFlight, StartedAt: in.startedAt, LastUsed: in.lastUsed, PausedAt: in.pausedAt,
+			Node: in.nd.id, Placement: in.placement})
 	}
 	sort.Slice(st.Instances, func(i, j int) bool { return st.Instances[i].StartedAt.Before(st.Instances[j].StartedAt) })
 	return st, true
@@ -356,7 +337,26 @@ func (p *Pool) Public(name string) (public, ok bool) {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Stats{Functions: make([]FunctionStats, 0, len(p.fns)), Reserved: p.reserved, Capacity: p.capacity}
+	st := Stats{Functions: make([]FunctionStats, 0, len(p.fns))}
+	// One node without a limit makes the pool's unlimited too.
+	memLimited, cpuLimited := true, true
+	for _, nd := range p.nodes {
+		if nd.handle == nil || nd.state == placer.StateDown {
+			continue
+		}
+		st.Reserved.MemoryMB += nd.reserved.MemoryMB
+		st.Reserved.CPUMilli += nd.reserved.CPUMilli
+		st.Capacity.MemoryMB += nd.capacity.MemoryMB
+		st.Capacity.CPUMilli += nd.capacity.CPUMilli
+		memLimited = memLimited && nd.capacity.MemoryMB > 0
+		cpuLimited = cpuLimited && nd.capacity.CPUMilli > 0
+	}
+	if !memLimited {
+		st.Capacity.MemoryMB = 0
+	}
+	if !cpuLimited {
+		st.Capacity.CPUMilli = 0
+	}
 	for _, f := range p.fns {
 		fs := FunctionStats{Function: f.name, Instances: map[string]int{}, Queued: f.waiting}
 		for _, in := range f.instances {
@@ -368,22 +368,39 @@ func (p *Pool) Stats() Stats {
 	return st
 }
 
-// Shutdown stops every instance and waits for background work. Calls in flight lose their
-// instance; the server drains HTTP before it calls this.
-func (p *Pool) Shutdown() {
+// Shutdown closes the pool (calls get ErrClosed) and waits for background work. With keep
+// false it stops every instance; calls in flight lose theirs (the server drains HTTP before
+// it calls this). With keep true it stops nothing: instances stay as they are, paused ones
+// paused, and starts under way finish and are left running, so that the next server start
+// adopts them all (adopt.go). Only the first call decides; later ones only wait.
+func (p *Pool) Shutdown(keep bool) {
 	p.mu.Lock()
-	p.closed = true
+	if p.closed {
+		p.mu.Unlock()
+		p.wg.Wait()
+		return
+	}
+	p.closed, p.keep = true, keep
 	for _, f := range p.fns {
 		for _, in := range f.instances {
-			if in.state == stateStarting {
+			switch {
+			case keep:
+			case in.state == stateStarting:
 				in.state = stateDraining // stopped when its start returns
-			} else {
+			default:
 				p.stopLocked(f, in)
 			}
 		}
 		f.broadcast()
 	}
 	p.mu.Unlock()
+	if keep {
+		// Starts, pauses and resumes under way run to their end rather than being cut short:
+		// a start cut short removes its container.
+		p.wg.Wait()
+		p.cancel()
+		return
+	}
 	p.cancel()
 	p.wg.Wait()
 }

@@ -257,7 +257,7 @@ func TestShutdownStopsEverything(t *testing.T) {
 	p.Apply(fn("a", 1, api.FunctionSpec{MinInstances: 2}))
 	waitFor(t, "2 instances", func() bool { s, _ := n.counts(); return s == 2 })
 	waitFor(t, "2 ready instances", func() bool { st, _ := p.Status("a"); return st.Instances[1].State == "ready" })
-	p.Shutdown()
+	p.Shutdown(false)
 	if _, stopped := n.counts(); stopped != 2 {
 		t.Fatalf("stopped %d of 2 instances at shutdown", stopped)
 	}

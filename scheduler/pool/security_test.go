@@ -2,8 +2,6 @@ package pool
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"reflect"
 	"sync"
 	"testing"
@@ -35,11 +33,7 @@ func (n *specNode) spec(id string) instance.Spec {
 func newSpecPool(t *testing.T) (*Pool, *specNode) {
 	t.Helper()
 	n := &specNode{fakeNode: &fakeNode{}, specs: map[string]instance.Spec{}}
-	p := New(n, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := p.RefreshNode(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Shutdown)
+	p, _ := newTestPool(t, n)
 	return p, n
 }
 

@@ -122,7 +122,8 @@ func setup(t *testing.T, spec api.FunctionSpec, cfg Config) (*httptest.Server, *
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
 	var rt *Router
-	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	p := pool.New(pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	p.AddNode("local", n, nil)
 	spec.Name = "echo"
 	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: spec}})
 	rt = New(p, cfg, log)
@@ -136,7 +137,7 @@ func setup(t *testing.T, spec api.FunctionSpec, cfg Config) (*httptest.Server, *
 	}))
 	t.Cleanup(func() {
 		front.Close()
-		p.Shutdown()
+		p.Shutdown(false)
 	})
 	return front, n
 }
@@ -262,8 +263,9 @@ func TestBodyOverLimitIs413(t *testing.T) {
 func TestEngineDownIs503(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &httpNode{err: errors.Join(errors.New("cannot reach Docker"), driver.ErrUnavailable)}
-	p := pool.New(n, pool.Config{}, log)
-	defer p.Shutdown()
+	p := pool.New(pool.Config{}, log)
+	p.AddNode("local", n, nil)
+	defer p.Shutdown(false)
 	p.Apply(api.Function{Name: "f", Version: api.Version{Number: 1, Spec: api.FunctionSpec{Name: "f"}}})
 	rt := New(p, Config{}, log)
 	rec := httptest.NewRecorder()
@@ -281,8 +283,9 @@ func TestEscapedPathReachesInstanceOnce(t *testing.T) {
 	n := &httpNode{handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.path, got.raw = r.URL.Path, r.URL.EscapedPath()
 	}), servers: map[string]*httptest.Server{}}
-	p := pool.New(n, pool.Config{}, log)
-	defer p.Shutdown()
+	p := pool.New(pool.Config{}, log)
+	p.AddNode("local", n, nil)
+	defer p.Shutdown(false)
 	p.Apply(api.Function{Name: "f", Version: api.Version{Number: 1, Spec: api.FunctionSpec{Name: "f"}}})
 	rt := New(p, Config{}, log)
 	for _, tt := range []struct{ escaped, path string }{
@@ -404,8 +407,9 @@ func TestObserverHearsEveryCallOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
 	var rt *Router
-	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
-	defer p.Shutdown()
+	p := pool.New(pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	p.AddNode("local", n, nil)
+	defer p.Shutdown(false)
 	spec := api.FunctionSpec{Name: "echo", Timeout: api.Duration(100 * time.Millisecond)}
 	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: spec}})
 	obs := &recordingObserver{}
@@ -439,8 +443,9 @@ func TestObserverHearsEveryCallOnce(t *testing.T) {
 func TestObserverHearsCallerGoingAway(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
-	p := pool.New(n, pool.Config{}, log)
-	defer p.Shutdown()
+	p := pool.New(pool.Config{}, log)
+	p.AddNode("local", n, nil)
+	defer p.Shutdown(false)
 	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: api.FunctionSpec{Name: "echo"}}})
 	obs := &recordingObserver{}
 	rt := New(p, Config{Observer: obs}, log)
@@ -515,8 +520,9 @@ func TestSlotIsFreeBeforeTheAnswerReachesTheCaller(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	n := &httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}
 	var rt *Router
-	p := pool.New(n, pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
-	t.Cleanup(p.Shutdown)
+	p := pool.New(pool.Config{OnStopped: func(id string) { rt.Forget(id) }}, log)
+	p.AddNode("local", n, nil)
+	t.Cleanup(func() { p.Shutdown(false) })
 	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img",
 		Spec: api.FunctionSpec{Name: "echo", Concurrency: 1, MaxInstances: 5}}})
 	rt = New(p, Config{}, log)

@@ -54,8 +54,9 @@ func (awayNode) Instances(context.Context) ([]instance.Status, error) {
 // acquire timeout (which would also be a 503, saying no instance came in time).
 func TestEngineAwayAnswers503AtOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := pool.New(awayNode{&httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}}, pool.Config{}, log)
-	t.Cleanup(p.Shutdown)
+	p := pool.New(pool.Config{}, log)
+	p.AddNode("local", awayNode{&httpNode{handler: instanceHandler(), servers: map[string]*httptest.Server{}}}, nil)
+	t.Cleanup(func() { p.Shutdown(false) })
 	p.Apply(api.Function{Name: "echo", Version: api.Version{Number: 1, Image: "img", Spec: api.FunctionSpec{Name: "echo"}}})
 	rt := New(p, Config{AcquireTimeout: 30 * time.Second}, log)
 	p.CheckHealth(t.Context())

@@ -29,6 +29,7 @@ import (
 	"github.com/hearthfn/hearth/scheduler/httpapi"
 	"github.com/hearthfn/hearth/scheduler/logs"
 	"github.com/hearthfn/hearth/scheduler/metrics"
+	"github.com/hearthfn/hearth/scheduler/nodes"
 	"github.com/hearthfn/hearth/scheduler/pool"
 	"github.com/hearthfn/hearth/scheduler/registry"
 	"github.com/hearthfn/hearth/scheduler/router"
@@ -75,11 +76,19 @@ type Config struct {
 	// LogBuffer bounds each function's kept output in bytes; zero takes the default (1 MiB),
 	// a negative value keeps none.
 	LogBuffer int
+	// ClusterAddr, when set, is where the server listens for agents (TLS, docs/operator/
+	// cluster.md); ClusterHosts are the names and addresses agents dial it at, which its
+	// certificate names besides the listener's own. NodeTimeout is how long an agent may be
+	// silent before its node is down (zero: 15 s).
+	ClusterAddr  string
+	ClusterHosts []string
+	NodeTimeout  time.Duration
 }
 
 // Deps are the parts the server runs on.
 type Deps struct {
-	// Driver runs instances on the server's own node (server --dev).
+	// Driver runs instances on the server's own node (server --dev, --driver nomad); nil for a
+	// server whose instances all run on agents (ClusterAddr).
 	Driver  driver.Driver
 	Builder builder.Builder
 	// UI serves the dashboard; nil for none.
@@ -89,7 +98,9 @@ type Deps struct {
 	Ready func(addr string)
 }
 
-// Run serves until ctx ends, then drains HTTP, stops every instance and closes the store.
+// Run serves until ctx ends, then drains HTTP, waits for background work and closes the store.
+// Instances keep running: the next start adopts them (pool.AddNode), so an upgrade leaves the
+// warm pool warm.
 func Run(ctx context.Context, cfg Config, d Deps) error {
 	log := d.Log
 	if cfg.ShutdownGrace <= 0 {
@@ -137,18 +148,31 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 			"file", path)
 	}
 
-	n := node.New(node.Config{ID: nodeID}, d.Driver, log)
-	checkEngine(ctx, n, cfg, log)
+	if d.Driver == nil && cfg.ClusterAddr == "" {
+		return errors.New("the server has no node to run instances on: give it a driver (--dev, --driver nomad) or let agents join (--cluster-addr)")
+	}
+	var local *node.Node
+	if d.Driver != nil {
+		local = node.New(node.Config{ID: nodeID}, d.Driver, log)
+		checkEngine(ctx, local, cfg, log)
+	}
 
 	var rt *router.Router
 	m := metrics.New(log)
-	lc := logs.New(n, logs.Config{MaxBytes: cfg.LogBuffer}, log)
+	src := &logSource{}
+	lc := logs.New(src, logs.Config{MaxBytes: cfg.LogBuffer}, log)
 	defer lc.Close()
-	p := pool.New(n, pool.Config{OnStarted: lc.Started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
-		Observer: m, Capacity: cfg.PoolCapacity}, log)
+	p := pool.New(pool.Config{OnStarted: lc.Started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
+		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true}, log)
 	if err := m.CollectPool(p); err != nil {
 		return err
 	}
+	mgr, err := nodes.New(ctx, nodes.Config{DataDir: cfg.DataDir, Hosts: clusterHosts(cfg), NodeTimeout: cfg.NodeTimeout},
+		st, poolNodes{p}, log)
+	if err != nil {
+		return err
+	}
+	src.pool, src.nodes = p, mgr
 	recorder := calls.NewRecorder(st, calls.RecorderConfig{Retention: cfg.CallRetention}, log)
 	callbacks := callbackGuard(ctx, cfg, ln.Addr(), log)
 	runner := calls.NewRunner(st, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
@@ -161,18 +185,32 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	if err := reg.Restore(ctx); err != nil {
 		return err
 	}
+	// Nodes come after the functions: a node's first listing adopts the instances of
+	// functions the pool knows, and stops the others.
+	if local != nil {
+		if err := mgr.AddLocal(nodeID, local, nil); err != nil {
+			return err
+		}
+	}
+	var clusterLn net.Listener
+	if cfg.ClusterAddr != "" {
+		if clusterLn, err = net.Listen("tcp", cfg.ClusterAddr); err != nil {
+			return fmt.Errorf("listen for agents on %s: %w (choose another with --cluster-addr)", cfg.ClusterAddr, err)
+		}
+	}
 
 	handler := httpapi.New(httpapi.Deps{
 		Registry:       reg,
 		Invoker:        rt,
 		Calls:          st,
-		Info:           infoFunc(n, d.Builder, cfg),
+		Info:           infoFunc(local, nodesAPI{p, mgr}, d.Builder, cfg),
 		UI:             d.UI,
 		Logs:           lc,
 		Metrics:        m.Handler(),
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Auth:           tokens,
 		Tokens:         tokens,
+		Nodes:          nodesAPI{p, mgr},
 		Access:         p,
 		Hosts:          hosts,
 		Log:            log,
@@ -226,6 +264,21 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		tokens.Run(tokCtx)
 	}()
 
+	// The cluster listener stops after the pool: the sessions it holds are how the pool's last
+	// stops reach the agents.
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	clusterDone := make(chan struct{})
+	go func() {
+		defer close(clusterDone)
+		if clusterLn == nil {
+			return
+		}
+		log.Info("listening for agents", "addr", clusterLn.Addr().String(), "ca_pin", mgr.PKI().Pin())
+		if err := mgr.Serve(clusterCtx, clusterLn); err != nil {
+			log.Error("the cluster listener stopped", "error", err)
+		}
+	}()
+
 	serveErr := make(chan error, 1)
 	go func() {
 		if tlsOn {
@@ -257,11 +310,13 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	stopPool()
 	<-poolDone
+	stopCluster()
+	<-clusterDone
 	stopRecorder()
 	<-recDone
 	stopTokens()
 	<-tokDone
-	log.Info("server stopped; all instances removed")
+	log.Info("server stopped; its instances keep running for the next start to take back")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -280,9 +335,10 @@ func (h removeHook) Remove(name string) {
 	h.onRemove(name)
 }
 
-// checkEngine says at start whether the node's engine can be reached, and removes what an
-// earlier run of this node left behind. The server runs either way: when the engine comes up
-// later, calls work; until then the API answers 503 with the reason.
+// checkEngine says at start whether the node's engine can be reached. The server runs either
+// way: when the engine comes up later, calls work; until then the API answers 503 with the
+// reason. What an earlier run left on the engine is the pool's to judge: its first listing of
+// the node adopts the instances of current versions and stops the rest.
 func checkEngine(ctx context.Context, n *node.Node, cfg Config, log *slog.Logger) {
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -293,20 +349,30 @@ func checkEngine(ctx context.Context, n *node.Node, cfg Config, log *slog.Logger
 		return
 	}
 	log.Info("container engine ready", "driver", info.Driver.Name, "version", info.Driver.Version)
-	removed, err := n.Reconcile(ictx)
-	if err != nil {
-		log.Error("could not remove leftover instances", "error", err)
-	} else if removed > 0 {
-		log.Info("removed leftover instances of an earlier run", "count", removed)
-	}
 }
 
-func infoFunc(n *node.Node, b builder.Builder, cfg Config) func(context.Context) api.Info {
+// infoFunc reports the server's state: with a node of its own, that node's engine; otherwise
+// whether any agent's node is ready.
+func infoFunc(local *node.Node, cluster nodesAPI, b builder.Builder, cfg Config) func(context.Context) api.Info {
 	return func(ctx context.Context) api.Info {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		info := withBuilder(api.Info{Version: cfg.Version, Ready: true}, b.Status(ctx))
-		ni, err := n.Info(ctx)
+		ns, _ := cluster.List(ctx)
+		info.Nodes = len(ns)
+		for _, n := range ns {
+			if n.State == api.NodeReady && n.Problem == "" {
+				info.NodesReady++
+			}
+		}
+		if local == nil {
+			if info.NodesReady == 0 {
+				info.Ready = false
+				info.Problem = fmt.Sprintf("no node is ready to run instances (%d known): start hearth agent on a Docker host (docs/operator/cluster.md)", len(ns))
+			}
+			return info
+		}
+		ni, err := local.Info(ctx)
 		info.Node = ni.ID
 		if err != nil {
 			info.Ready, info.Problem = false, err.Error()
@@ -315,6 +381,16 @@ func infoFunc(n *node.Node, b builder.Builder, cfg Config) func(context.Context)
 		info.Driver = ni.Driver.Name + " " + ni.Driver.Version
 		return info
 	}
+}
+
+// clusterHosts are the names the cluster listener's certificate must carry: its own host
+// and those given.
+func clusterHosts(cfg Config) []string {
+	var hosts []string
+	if h, _, err := net.SplitHostPort(cfg.ClusterAddr); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	return append(hosts, cfg.ClusterHosts...)
 }
 
 // LoadNodeID returns this data directory's node id, creating it on first use. Keeping it across

@@ -1,5 +1,5 @@
 // Package store is the scheduler's persistent state: functions and their versions, call records
-// and the durable async queue. The
+// and the durable async queue, API tokens, and the cluster's nodes and join tokens. The
 // interfaces are small so that each consumer can declare the slice it needs; sqlstore implements
 // them on SQLite, and storetest is the conformance suite any implementation must pass.
 //
@@ -51,5 +51,7 @@ type Store interface {
 	FunctionStore
 	CallStore
 	TokenStore
+	NodeStore
+	JoinTokenStore
 	io.Closer
 }

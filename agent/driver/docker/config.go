@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -14,14 +15,31 @@ type Config struct {
 	// Host is the Docker Engine API address, e.g. "unix:///var/run/docker.sock" (the default)
 	// or "tcp://10.0.0.5:2375".
 	Host string
-	// Network is the Docker network instances join (default "hearth"). An instance's endpoint
-	// is its IP on this network, which the host can reach directly: no port is published.
+	// Network is the Docker network instances join (default "hearth"). Unless PublishAddr is
+	// set, an instance's endpoint is its IP on this network, which the host can reach directly:
+	// no port is published.
 	// When no network of that name exists the driver makes it (network.go): a bridge with
 	// traffic between its containers off, labelled as hearth's, whose host ports are closed to
 	// instances unless ReachHost. An existing network not made by hearth ("bridge", say) is
 	// used as it is, its isolation being the operator's. With "host" the instance shares the
 	// node's network and its endpoint is 127.0.0.1:<port>.
 	Network string
+	// PublishAddr, when set, is an IP address of the host (the node's advertise address) on
+	// which each instance's port is published, with an ephemeral host port Docker picks; the
+	// instance's endpoint is then PublishAddr:HOSTPORT, which other hosts (the server's router)
+	// can reach where container IPs are not routed. The port binds to this one address only,
+	// never 0.0.0.0: a function is only meant to be called through hearth, and an address of
+	// the node's own choosing (a private interface, 127.0.0.1 for a node on the server's host)
+	// keeps instances off the node's other networks, the public one above all. Docker makes
+	// the binding with its NAT rules (traffic from other hosts is forwarded to the container,
+	// never delivered to the host's INPUT, so the firewall that closes the host to instances
+	// does not stand in the way) or, on an engine with --iptables=false, with docker-proxy.
+	// Whatever reaches the address can call instances directly, without hearth's tokens and
+	// limits: it should be on a network only hearth's servers reach, or the ports firewalled
+	// to them (Docker's DOCKER-USER chain). Functions with network: none cannot be published
+	// (Docker publishes no port of a container on an internal network): their starts fail with
+	// ErrNotSupported. It makes no sense with Network "host" and is refused there.
+	PublishAddr string
 	// ReachHost lets instances open connections to the node's own addresses through their
 	// network's gateway (off: the node's ports, hearth's API among them, are closed to them by
 	// firewall rules the driver installs, which needs root and iptables).
@@ -97,6 +115,17 @@ func (c Config) Validate() error {
 	}
 	if c.Network == "none" {
 		errs = append(errs, errors.New(`docker driver: Network "none" would leave instances unreachable; use a network, and network: none in a function's func.yaml to cut it off`))
+	}
+	if a := c.PublishAddr; a != "" {
+		ip, err := netip.ParseAddr(a)
+		switch {
+		case err != nil || ip.Zone() != "":
+			errs = append(errs, fmt.Errorf("docker driver: PublishAddr %q must be an IP address of this host, such as its advertise address", a))
+		case ip.IsUnspecified():
+			errs = append(errs, fmt.Errorf("docker driver: PublishAddr %s would publish instances on every address of the host; give the one address other hosts reach it at", a))
+		case c.Network == "host":
+			errs = append(errs, errors.New(`docker driver: PublishAddr with Network "host": instances on the host's network have no port to publish; use a bridge network`))
+		}
 	}
 	if r := c.Registry; r != "" && (strings.Contains(r, "://") || strings.HasSuffix(r, "/") || strings.ContainsAny(r, " \t@")) {
 		errs = append(errs, fmt.Errorf("docker driver: Registry %q must be host[:port] or host[:port]/prefix, without a scheme", r))

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
@@ -28,6 +30,10 @@ const (
 	// labelPort records the instance's port on its container, because the list API does not
 	// return a container's environment and List must report endpoints too.
 	labelPort = "hearth.port"
+	// labelPublish records the host address an instance's port is published on
+	// (Config.PublishAddr when it started), so that its endpoint is read back from the same
+	// binding by every Inspect and List, whatever the driver's configuration is by then.
+	labelPublish = "hearth.publish"
 	// defaultPort is the function contract's default $PORT (runtimes/contract.DefaultPort);
 	// drivers do not import the runtimes tree.
 	defaultPort = 8080
@@ -39,12 +45,19 @@ var hostnameLabel = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-
 func containerName(id string) string { return namePrefix + id }
 
 // Start creates and starts the container "hearth-<id>", hardened as spec.Security says (see
-// harden), on the instance network (network.go), and returns its IP there as the endpoint. It
-// removes the container again if anything after the create fails, and also when the create
-// itself ran out of time, because Docker may have created it anyway.
+// harden), on the instance network (network.go), and returns its endpoint: its IP there, or
+// with Config.PublishAddr the host port its port is published on. It removes the container
+// again if anything after the create fails, and also when the create itself ran out of time,
+// because Docker may have created it anyway.
 func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
 	if spec.ID == "" {
 		return instance.Instance{}, errors.New("start: empty instance id")
+	}
+	if d.cfg.PublishAddr != "" && spec.Security.Network == instance.NetworkNone {
+		// Docker publishes no port of a container that is only on an internal network, and
+		// the container IP is no endpoint for a node that publishes: it is not routed to.
+		return instance.Instance{}, fmt.Errorf("start %s: a function with network: none cannot run on a node that publishes instance ports on %s (Docker publishes no port on an internal network): %w",
+			spec.ID, d.cfg.PublishAddr, driver.ErrNotSupported)
 	}
 	if spec.Port == 0 {
 		spec.Port = defaultPort
@@ -111,6 +124,11 @@ func (d *Driver) createErr(ctx context.Context, err error, spec instance.Spec) e
 	return fmt.Errorf("start %s: create container from %s: %w: %w", spec.ID, spec.Image, errNetworkGone, err)
 }
 
+// maxBindingWait bounds how long startCreated waits for a running container's published port
+// to show in its inspect. Docker binds it before the start returns; this is for an engine that
+// would report it late.
+const maxBindingWait = 500 * time.Millisecond
+
 // startCreated starts a created container and reads back its endpoint and start time.
 func (d *Driver) startCreated(ctx context.Context, spec instance.Spec, containerID string) (instance.Instance, error) {
 	octx, cancel := d.opCtx(ctx)
@@ -123,14 +141,30 @@ func (d *Driver) startCreated(ctx context.Context, spec instance.Spec, container
 		}
 		return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s", spec.ID)
 	}
-	info, err := d.api.ContainerInspect(octx, containerID)
-	if err != nil {
-		return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s: inspect", spec.ID)
+	var st instance.Status
+	for begin, wait := time.Now(), 5*time.Millisecond; ; wait *= 2 {
+		info, err := d.api.ContainerInspect(octx, containerID)
+		if err != nil {
+			return instance.Instance{}, d.wrapErr(ctx, err, nil, "start %s: inspect", spec.ID)
+		}
+		st = d.statusFromInspect(spec.ID, info)
+		if st.Instance.Endpoint != "" || st.Labels[labelPublish] == "" || st.State != instance.StateRunning ||
+			time.Since(begin) >= maxBindingWait {
+			break
+		}
+		select {
+		case <-octx.Done():
+			return instance.Instance{}, d.wrapErr(ctx, octx.Err(), nil, "start %s: wait for its published port", spec.ID)
+		case <-time.After(wait):
+		}
 	}
-	st := d.statusFromInspect(spec.ID, info)
 	if st.Instance.Endpoint == "" {
-		return instance.Instance{}, fmt.Errorf("start %s: container has no address on network %q (state %s, exit code %d)",
-			spec.ID, st.Labels[labelNetwork], st.State, st.ExitCode)
+		where := fmt.Sprintf("no address on network %q", st.Labels[labelNetwork])
+		if addr := st.Labels[labelPublish]; addr != "" {
+			where = fmt.Sprintf("no port %s/tcp published on %s", st.Labels[labelPort], addr)
+		}
+		return instance.Instance{}, fmt.Errorf("start %s: container has %s (state %s, exit code %d)",
+			spec.ID, where, st.State, st.ExitCode)
 	}
 	return st.Instance, nil
 }
@@ -157,6 +191,9 @@ func (d *Driver) containerConfig(spec instance.Spec, netw netInfo, user string) 
 	labels[instance.LabelInstance] = spec.ID
 	labels[labelPort] = strconv.Itoa(spec.Port)
 	labels[labelNetwork] = netw.name
+	if d.cfg.PublishAddr != "" {
+		labels[labelPublish] = d.cfg.PublishAddr
+	}
 	if _, ok := labels[instance.LabelFunction]; !ok && spec.Function != "" {
 		labels[instance.LabelFunction] = spec.Function
 	}
@@ -180,6 +217,12 @@ func (d *Driver) containerConfig(spec instance.Spec, netw netInfo, user string) 
 		cfg.Hostname = spec.ID
 	}
 	hostCfg := &container.HostConfig{NetworkMode: container.NetworkMode(netw.mode)}
+	if d.cfg.PublishAddr != "" {
+		// An empty host port: Docker picks a free one (and tries others if binding it fails).
+		p := nat.Port(strconv.Itoa(spec.Port) + "/tcp")
+		cfg.ExposedPorts = nat.PortSet{p: {}}
+		hostCfg.PortBindings = nat.PortMap{p: {{HostIP: d.cfg.PublishAddr}}}
+	}
 	hostCfg.Memory = spec.Resources.MemoryMB << 20
 	hostCfg.NanoCPUs = spec.Resources.CPUMilli * 1_000_000
 	hostCfg.LogConfig = instanceLogConfig()
@@ -309,14 +352,19 @@ func (d *Driver) statusFromInspect(id string, info container.InspectResponse) in
 			st.Instance.StartedAt = t
 		}
 	}
-	if info.NetworkSettings != nil {
-		if ep := info.NetworkSettings.Networks[d.networkOf(st.Labels)]; ep != nil {
-			st.Instance.Endpoint = d.endpoint(ep.IPAddress, st.Labels)
+	var ip string
+	var bound []binding
+	if ns := info.NetworkSettings; ns != nil {
+		if ep := ns.Networks[d.networkOf(st.Labels)]; ep != nil {
+			ip = ep.IPAddress
+		}
+		for p, bs := range ns.Ports {
+			for _, b := range bs {
+				bound = append(bound, binding{port: p.Port(), proto: p.Proto(), hostIP: b.HostIP, hostPort: b.HostPort})
+			}
 		}
 	}
-	if d.networkOf(st.Labels) == "host" {
-		st.Instance.Endpoint = d.endpoint("", st.Labels)
-	}
+	st.Instance.Endpoint = d.endpoint(ip, bound, st.Labels)
 	return st
 }
 
@@ -339,28 +387,65 @@ func (d *Driver) statusFromSummary(c container.Summary) instance.Status {
 	if st.State == instance.StateExited {
 		st.ExitCode = exitCodeFromStatus(c.Status)
 	}
-	switch {
-	case d.networkOf(c.Labels) == "host":
-		st.Instance.Endpoint = d.endpoint("", c.Labels)
-	case c.NetworkSettings != nil:
+	var ip string
+	if c.NetworkSettings != nil {
 		if ep := c.NetworkSettings.Networks[d.networkOf(c.Labels)]; ep != nil {
-			st.Instance.Endpoint = d.endpoint(ep.IPAddress, c.Labels)
+			ip = ep.IPAddress
 		}
 	}
+	bound := make([]binding, 0, len(c.Ports))
+	for _, p := range c.Ports {
+		if p.PublicPort != 0 {
+			bound = append(bound, binding{port: strconv.Itoa(int(p.PrivatePort)), proto: p.Type, hostIP: p.IP,
+				hostPort: strconv.Itoa(int(p.PublicPort))})
+		}
+	}
+	st.Instance.Endpoint = d.endpoint(ip, bound, c.Labels)
 	return st
 }
 
-// endpoint joins a container IP (127.0.0.1 on the host network) and the port recorded in its
-// labels; it is empty while the container has no IP (created, exited).
-func (d *Driver) endpoint(ip string, labels map[string]string) string {
+// binding is one published port of a container, as inspect and list both report it.
+type binding struct {
+	port, proto      string // the container's
+	hostIP, hostPort string
+}
+
+// endpoint is where the container answers, from its labels: with a published port (label
+// hearth.publish), the host address and port bound to its port; else its IP (ip; 127.0.0.1 on
+// the host network) and its port. It is empty while there is none (created, exited).
+func (d *Driver) endpoint(ip string, bound []binding, labels map[string]string) string {
+	port := labels[labelPort]
+	if port == "" {
+		return ""
+	}
+	if addr := labels[labelPublish]; addr != "" {
+		return publishedEndpoint(addr, port, bound)
+	}
 	if d.networkOf(labels) == "host" {
 		ip = "127.0.0.1"
 	}
-	port := labels[labelPort]
-	if ip == "" || port == "" {
+	if ip == "" {
 		return ""
 	}
 	return net.JoinHostPort(ip, port)
+}
+
+// publishedEndpoint is addr and the host port bound there to port/tcp, or "" when there is
+// none. Addresses are compared parsed: the engine may spell an IPv6 one otherwise.
+func publishedEndpoint(addr, port string, bound []binding) string {
+	want, err := netip.ParseAddr(addr)
+	if err != nil {
+		return ""
+	}
+	for _, b := range bound {
+		if b.port != port || b.proto != "tcp" || b.hostPort == "" || b.hostPort == "0" {
+			continue
+		}
+		if got, err := netip.ParseAddr(b.hostIP); err == nil && got.Unmap() == want.Unmap() {
+			return net.JoinHostPort(addr, b.hostPort)
+		}
+	}
+	return ""
 }
 
 // stateOf maps Docker's container states to the driver's.

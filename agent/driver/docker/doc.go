@@ -1,6 +1,20 @@
 // Package docker is the Docker Engine driver: each instance is a container named
-// "hearth-<id>", labelled with hearth's owner label, on an instance network, whose IP there
-// (no published port) is the instance's endpoint.
+// "hearth-<id>", labelled with hearth's owner label, on an instance network, whose IP there is
+// the instance's endpoint unless its port is published (below).
+//
+// A node whose instances are called from other hosts (an agent with an advertise address) sets
+// Config.PublishAddr: each instance's port is then published on that one host address, with a
+// host port Docker picks, and the endpoint is PublishAddr:HOSTPORT, read back from the
+// container's port bindings by Start, Inspect and List alike (so a restarted server adopts the
+// instances at the endpoints it called them at). The binding is never on 0.0.0.0: functions
+// are called through hearth only, and the node's other addresses (a public one above all)
+// must not expose them. Docker forwards what reaches the binding to the container with NAT
+// rules, or with docker-proxy on an engine run with --iptables=false; neither goes through
+// the host's INPUT rules that close the host to instances (firewall.go), and an instance still
+// cannot reach a published port through the host's addresses (Docker's NAT leaves traffic from
+// the instance's own bridge alone, which then meets those rules). Whatever reaches the address
+// can call the instances without going through hearth, so it should be one only hearth's
+// servers reach, or the ports firewalled to them.
 //
 // Every container is hardened (security.go: non-root, no capabilities, no-new-privileges, a
 // read-only root with a bounded /tmp, PID and open-file limits, no swap, an init, no mounts) as

@@ -17,6 +17,13 @@ import (
 // (its gateway, or any other address of the host) goes through INPUT, where Docker adds
 // nothing: without this, every instance could call hearth's API and whatever else listens on
 // the node.
+//
+// Published ports (Config.PublishAddr) need nothing here. Other hosts' connections to them are
+// DNATed to the container and forwarded (FORWARD, not INPUT), or, on an engine without
+// iptables, reach docker-proxy through the host's own interface, which these rules do not
+// match; replies from the container are ESTABLISHED. An instance dialling a published port at
+// the host's address is not DNATed (Docker leaves traffic from the bridge itself alone), so it
+// comes in from the bridge and is refused like any other connection to the host.
 type hostFirewall interface {
 	// isolate refuses new connections from the bridge to the host; replies to the host's own
 	// connections (hearth calling an instance) still pass. It is idempotent.

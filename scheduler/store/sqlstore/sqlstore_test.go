@@ -30,17 +30,25 @@ func openFresh(t *testing.T) store.Store {
 }
 
 func TestCallsConformance(t *testing.T) {
-	storetest.RunCalls(t, func(t *testing.T) storetest.Storage {
-		path := filepath.Join(t.TempDir(), "hearth.db")
-		return func() store.Store {
-			s, err := sqlstore.Open(context.Background(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
+	storetest.RunCalls(t, fileStorage)
+}
+
+func TestNodesConformance(t *testing.T) {
+	storetest.RunNodes(t, fileStorage)
+}
+
+// fileStorage is one SQLite file in a fresh directory; every store opened on it is closed when
+// the test ends.
+func fileStorage(t *testing.T) storetest.Storage {
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	return func() store.Store {
+		s, err := sqlstore.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
 }
 
 // TestReopenKeepsData checks that data survives a restart and that migrations run once.

@@ -14,7 +14,7 @@ import (
 // unavailable turns *errp into store.ErrUnavailable when SQLite says that the database cannot
 // be used now, though nothing is wrong with the request: another process holds the write lock
 // past the busy timeout, the file or its folder is read-only, the disk is full, or the disk
-// fails. Every exported method of the function and call stores defers it, so that callers can
+// fails. Every exported method of the store defers it, so that callers can
 // answer 503 and retry later instead of treating the failure as a bug. It wraps once: an error that is already
 // ErrUnavailable (from a method calling another) is left as it is.
 func (s *Store) unavailable(errp *error) {

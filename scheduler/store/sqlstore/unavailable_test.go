@@ -100,6 +100,17 @@ func TestLockedStoreIsUnavailable(t *testing.T) {
 		"RetryAsync":     func() error { return s.RetryAsync(ctx, "c-run", time.Now(), "again") },
 		"RequeueRunning": func() error { _, err := s.RequeueRunning(ctx); return err },
 		"PruneCalls":     func() error { _, err := s.PruneCalls(ctx, time.Now()); return err },
+		"UpsertNode": func() error {
+			_, err := s.UpsertNode(ctx, store.NodeRecord{ID: "n1", JoinedAt: time.Now()})
+			return err
+		},
+		"SetNodeState": func() error { return s.SetNodeState(ctx, "n1", store.NodeDraining) },
+		"TouchNodes":   func() error { return s.TouchNodes(ctx, map[string]time.Time{"n1": time.Now()}) },
+		"DeleteNode":   func() error { return s.DeleteNode(ctx, "n1") },
+		"CreateJoinToken": func() error {
+			return s.CreateJoinToken(ctx, store.JoinTokenRecord{ID: "t1", CreatedAt: time.Now(), ExpiresAt: time.Now()})
+		},
+		"RevokeJoinToken": func() error { return s.RevokeJoinToken(ctx, "t1") },
 	}
 	for name, write := range writes {
 		c.Add(busy) // past the lock-out of the write before: this one waits for the lock itself

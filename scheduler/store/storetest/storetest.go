@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite for store.Store: every implementation runs it.
-// Run checks the FunctionStore contract, RunCalls the CallStore one (with a restart).
+// Run checks the FunctionStore contract, RunCalls the CallStore one (with a restart), RunTokens
+// the TokenStore one, RunNodes the NodeStore and JoinTokenStore ones.
 package storetest
 
 import (
