@@ -14,6 +14,14 @@
 // instance with the same job registered through the Nomad API, step by step (nomad.go,
 // nomadcold.go, nomadphases.go).
 //
+// With the registry (-cluster, on by default; needs root), it starts a Docker Engine of its own
+// (own socket, data root, bridge; as the e2e tests' engines), a server with no node of its own,
+// `hearth server --cluster-addr`, and one `hearth agent` on that engine, and compares for the go
+// no-op the first call on a node that must pull the image with the same call on a node that has
+// it, the pull alone with a pull through the Docker API, and a warm call routed to the instance
+// on the other engine with a direct call to its published port (cluster.go, clusterrows.go,
+// clusterengine.go). The engine, its bridge and its folder are removed at the end.
+//
 // For every runtime it reports the image size, the first build and the time to ready. It writes
 // the same figures as JSON. Goals are measured and marked met or not; a missed goal does not fail
 // the run.
@@ -25,7 +33,8 @@
 //
 // Files: main.go (flags, the order of the run, cleanup), warm.go, cold.go and pause.go (one
 // measurement each), proxy.go (the bare proxy, run as this same executable), runtimes.go (the
-// per-runtime rows), nomad.go, nomadcold.go and nomadphases.go (the Nomad section), deploy.go
-// (functions and the pool's state), placement.go (placement decisions on a simulated cluster of
-// 100 nodes and 1,000 functions, no Docker), goals.go, report.go and stats.go.
+// per-runtime rows), nomad.go, nomadcold.go and nomadphases.go (the Nomad section), cluster.go,
+// clusterrows.go and clusterengine.go (the cluster section), deploy.go (functions and the
+// pool's state), placement.go (placement decisions on a simulated cluster of 100 nodes and
+// 1,000 functions, no Docker), goals.go, report.go and stats.go.
 package main

@@ -33,6 +33,11 @@ type config struct {
 	nomadAddr string
 	registry  string
 	nomadCold int
+	// cluster, when true, adds the cluster section (cluster.go): a server and one agent on a
+	// Docker Engine of the bench's own, pulling from registry, with clusterCold rounds of the
+	// pull rows.
+	cluster     bool
+	clusterCold int
 }
 
 // report is everything one run measured; it is also the JSON written to -out.
@@ -60,7 +65,8 @@ type machine struct {
 type row struct {
 	// Function is the runtime of the no-op function measured ("go", "python").
 	Function string `json:"function"`
-	// Driver is what ran the instances: "docker" (hearth server --dev) or "nomad".
+	// Driver is what ran the instances: "docker" (hearth server --dev), "nomad", or "cluster"
+	// (an agent on another engine).
 	Driver string  `json:"driver"`
 	Kind   kind    `json:"kind"`
 	Name   string  `json:"name"`
@@ -105,8 +111,10 @@ func main() {
 	flag.StringVar(&cfg.dockerHost, "docker-host", "unix:///var/run/docker.sock", "the Docker Engine")
 	flag.BoolVar(&cfg.nomad, "nomad", true, "measure hearth on Nomad too (needs the agent of scripts/nomad.sh and the registry of scripts/registry.sh)")
 	flag.StringVar(&cfg.nomadAddr, "nomad-addr", "http://127.0.0.1:4646", "the Nomad agent's API")
-	flag.StringVar(&cfg.registry, "registry", "127.0.0.1:5000", "the registry the server on Nomad pushes images to and Nomad pulls them from")
+	flag.StringVar(&cfg.registry, "registry", "127.0.0.1:5000", "the registry the servers on Nomad and of the cluster rows push images to, and Nomad and the agent pull them from")
 	flag.IntVar(&cfg.nomadCold, "nomad-cold", 10, "samples per side of the Nomad cold row")
+	flag.BoolVar(&cfg.cluster, "cluster", true, "measure a server with one agent on a Docker Engine of the bench's own (needs root and the registry of scripts/registry.sh)")
+	flag.IntVar(&cfg.clusterCold, "cluster-cold", 10, "rounds of the cluster pull rows (a pull, a first call with the image, one without)")
 	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
 	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
@@ -136,6 +144,14 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("-nomad-cold %d: the Nomad cold row needs at least one pair", cfg.nomadCold)
 		}
 		if err := checkNomad(cfg); err != nil {
+			return err
+		}
+	}
+	if cfg.cluster {
+		if cfg.clusterCold < 1 {
+			return fmt.Errorf("-cluster-cold %d: the cluster pull rows need at least one round", cfg.clusterCold)
+		}
+		if err := checkCluster(cfg); err != nil {
 			return err
 		}
 	}
@@ -196,6 +212,13 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		rep.Rows, rep.NomadPhases, rep.Machine.Nomad = append(rep.Rows, nr.rows...), nr.phases, nr.version
+	}
+	if cfg.cluster {
+		cr, err := clusterRows(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		rep.Rows = append(rep.Rows, cr...)
 	}
 	rep.WallSeconds = time.Since(began).Seconds()
 

@@ -42,6 +42,12 @@ func printReport(w io.Writer, rep report) {
 	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to the instance hearth runs (same keep-alive client);")
 	fmt.Fprintln(w, "  first call = Docker API create + start, ready polled every 1 ms, one call;")
 	fmt.Fprintln(w, "  paused = Docker API unpause of a container the bench paused, one call.")
+	for _, r := range rep.Rows {
+		if r.Driver == clusterDriver {
+			printClusterFloors(w)
+			break
+		}
+	}
 	if rep.NomadPhases != nil {
 		fmt.Fprintln(w, "  on nomad: warm = direct HTTP call to the allocation's port; first call = the same job")
 		fmt.Fprintln(w, "  registered through the Nomad API until its allocation runs, ready polled every 1 ms, one call;")

@@ -41,7 +41,7 @@ func (p *Pool) upkeepLocked(f *function, now time.Time) {
 			p.resumeLocked(f, in)
 		}
 	}
-	for i := 0; i < plan.start && !f.backingOffLocked(now); i++ {
+	for i := 0; i < plan.start && !f.backingOffLocked(now) && !p.awaitingNodesLocked(); i++ {
 		d, nd, err := p.placeLocked(f)
 		if err != nil || d.Evict {
 			// Quiet while no node takes instances at all: it would say so at every tick.

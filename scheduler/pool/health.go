@@ -102,6 +102,7 @@ func (p *Pool) CheckNode(ctx context.Context, id string) {
 	if nd.adopt {
 		nd.adopt = false
 		notAdopted = p.adoptLocked(nd, listed, knownBefore)
+		defer p.nodeBackLocked(nd.id) // after this listing has settled the node's instances
 	}
 	states := make(map[string]instance.State, len(listed))
 	for _, st := range listed {

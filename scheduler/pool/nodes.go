@@ -215,6 +215,7 @@ func (p *Pool) NodeLost(id string, reason error) {
 func (p *Pool) RemoveNode(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.nodeBackLocked(id) // expected back no more
 	nd := p.nodes[id]
 	if nd == nil {
 		return
@@ -226,6 +227,7 @@ func (p *Pool) RemoveNode(id string) {
 }
 
 func (p *Pool) loseLocked(nd *node, reason error) {
+	p.nodeBackLocked(nd.id) // expected back no more
 	if reason == nil {
 		reason = fmt.Errorf("node %s was lost", nd.id)
 	}

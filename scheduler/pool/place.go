@@ -92,7 +92,7 @@ func (p *Pool) scaleLocked(f *function) {
 	for _, id := range resume {
 		p.resumeLocked(f, f.instances[id])
 	}
-	if f.backingOffLocked(p.cfg.Now()) {
+	if f.backingOffLocked(p.cfg.Now()) || p.awaitingNodesLocked() {
 		return
 	}
 	for i := 0; i < start; i++ {
@@ -199,7 +199,7 @@ func (p *Pool) unservableLocked(f *function) error {
 	switch {
 	case usable:
 		return p.neverFitsLocked(f)
-	case coming || f.servingCount() > 0:
+	case coming || f.servingCount() > 0 || p.awaitingNodesLocked():
 		return nil // a node about to take instances, or a slot that may free up
 	case len(why) == 1:
 		return fmt.Errorf("function %s: %w", f.name, why[0])

@@ -84,6 +84,9 @@ type Pool struct {
 	// draining their last calls included). A listed container whose id is not in it is an
 	// orphan (health.go).
 	known map[string]struct{} // guarded by mu
+	// expected are the nodes the start-up grace waits for, until expectUntil (grace.go).
+	expected    map[string]struct{} // guarded by mu
+	expectUntil time.Time           // guarded by mu
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.

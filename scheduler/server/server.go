@@ -197,6 +197,19 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		if clusterLn, err = net.Listen("tcp", cfg.ClusterAddr); err != nil {
 			return fmt.Errorf("listen for agents on %s: %w (choose another with --cluster-addr)", cfg.ClusterAddr, err)
 		}
+		// The agents of the last run come back with its instances: new ones wait for them
+		// (pool/grace.go), at most as long as a node may be silent.
+		var back []string
+		for _, v := range mgr.List(ctx) {
+			if !v.Local && !v.Drained {
+				back = append(back, v.ID)
+			}
+		}
+		timeout := cfg.NodeTimeout
+		if timeout <= 0 {
+			timeout = 15 * time.Second
+		}
+		p.ExpectNodes(back, timeout)
 	}
 
 	handler := httpapi.New(httpapi.Deps{
