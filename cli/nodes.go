@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/api/client"
 	"github.com/hearthfn/hearth/cli/output"
 )
 
@@ -68,55 +69,26 @@ Without a subcommand, lists the nodes with their state, capacity and use.`,
 }
 
 func (a *app) nodeDrainCmd(drain bool) *cobra.Command {
-	var r remote
 	use, short := "undrain NODE", "Let a drained node take new instances again"
 	if drain {
 		use, short = "drain NODE", "Stop placing instances on a node: idle ones stop now, busy ones after their calls"
 	}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  exactArgs("NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(r)
-			if err != nil {
-				return err
-			}
-			n, err := c.DrainNode(cmd.Context(), args[0], drain)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Node %s is %s\n", n.ID, n.State)
-			return nil
-		},
-	}
-	r.addFlag(cmd)
-	return cmd
+	return a.oneIDCmd(&cobra.Command{Use: use, Short: short}, "NODE", func(ctx context.Context, c *client.Client, id string) (string, error) {
+		n, err := c.DrainNode(ctx, id, drain)
+		return fmt.Sprintf("Node %s is %s", n.ID, n.State), err
+	})
 }
 
 func (a *app) nodeRemoveCmd() *cobra.Command {
-	var r remote
-	cmd := &cobra.Command{
+	return a.oneIDCmd(&cobra.Command{
 		Use:     "remove NODE",
 		Aliases: []string{"rm"},
 		Short:   "Forget a node: its credential stops working and its instances leave the pool",
 		Long: `Forget a node. Its agent is disconnected and its credential refused from then on; to
 bring the machine back, join it again with a new token. Drain it first so that no call is cut off.`,
-		Args: exactArgs("NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(r)
-			if err != nil {
-				return err
-			}
-			if err := c.RemoveNode(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Removed node %s\n", args[0])
-			return nil
-		},
-	}
-	r.addFlag(cmd)
-	return cmd
+	}, "NODE", func(ctx context.Context, c *client.Client, id string) (string, error) {
+		return "Removed node " + id, c.RemoveNode(ctx, id)
+	})
 }
 
 func (a *app) joinTokenCmd() *cobra.Command {
@@ -222,22 +194,28 @@ func (a *app) joinTokenListCmd() *cobra.Command {
 }
 
 func (a *app) joinTokenRevokeCmd() *cobra.Command {
+	return a.oneIDCmd(&cobra.Command{Use: "revoke ID", Short: "Revoke a join token: no agent may join with it from now on"}, "ID",
+		func(ctx context.Context, c *client.Client, id string) (string, error) {
+			return "Revoked join token " + id, c.RevokeJoinToken(ctx, id)
+		})
+}
+
+// oneIDCmd completes cmd as a command that takes one id (named arg), does one thing with it
+// through the API and prints what it did (run's message, unless it fails).
+func (a *app) oneIDCmd(cmd *cobra.Command, arg string, run func(ctx context.Context, c *client.Client, id string) (string, error)) *cobra.Command {
 	var r remote
-	cmd := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a join token: no agent may join with it from now on",
-		Args:  exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(r)
-			if err != nil {
-				return err
-			}
-			if err := c.RevokeJoinToken(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Revoked join token %s\n", args[0])
-			return nil
-		},
+	cmd.Args = exactArgs(arg)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := a.client(r)
+		if err != nil {
+			return err
+		}
+		msg, err := run(cmd.Context(), c, args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), msg)
+		return nil
 	}
 	r.addFlag(cmd)
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/api/client"
 	"github.com/hearthfn/hearth/cli/output"
 )
 
@@ -133,25 +134,10 @@ func (a *app) tokenListCmd() *cobra.Command {
 }
 
 func (a *app) tokenRevokeCmd() *cobra.Command {
-	var r remote
-	cmd := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token: it stops working at once",
-		Args:  exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(r)
-			if err != nil {
-				return err
-			}
-			if err := c.RevokeToken(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Revoked token %s\n", args[0])
-			return nil
-		},
-	}
-	r.addFlag(cmd)
-	return cmd
+	return a.oneIDCmd(&cobra.Command{Use: "revoke ID", Short: "Revoke a token: it stops working at once"}, "ID",
+		func(ctx context.Context, c *client.Client, id string) (string, error) {
+			return "Revoked token " + id, c.RevokeToken(ctx, id)
+		})
 }
 
 // scope says which functions a token covers.

@@ -516,3 +516,38 @@ func (c *cluster) waitAsyncDone(t *testing.T, ids []string, within time.Duration
 	}
 	return done
 }
+
+// asyncAllSucceed waits for every async call l made since since to finish and fails the test
+// unless each was accepted and succeeded: no accepted call may be lost. It returns how many
+// there were and how many needed more than one attempt.
+func (c *cluster) asyncAllSucceed(t *testing.T, l *load, since time.Time) (accepted, retried int) {
+	t.Helper()
+	var ids []string
+	for _, a := range l.asyncSince(since) {
+		if a.err != nil || a.status != http.StatusAccepted || a.callID == "" {
+			t.Fatalf("an async call was not accepted: %d %s %q (%v)", a.status, a.code, a.message, a.err)
+		}
+		ids = append(ids, a.callID)
+	}
+	for id, call := range c.waitAsyncDone(t, ids, 90*time.Second) {
+		if call.Status != api.CallSucceeded {
+			t.Fatalf("async call %s: %s (%s) after %d attempts, want succeeded", id, call.Status, call.Error, call.Attempts)
+		}
+		if call.Attempts > 1 {
+			retried++
+		}
+	}
+	return len(ids), retried
+}
+
+// notOKBadGatewayOrUnavailable returns the answers that are neither 200, 502 nor 503: what a
+// lost node may cost a call is a 502 (its instance died under it) or a 503 (no instance now).
+func notOKBadGatewayOrUnavailable(as []answer) []answer {
+	var bad []answer
+	for _, a := range as {
+		if a.err != nil || (a.status != http.StatusOK && a.status != http.StatusBadGateway && a.status != http.StatusServiceUnavailable) {
+			bad = append(bad, a)
+		}
+	}
+	return bad
+}

@@ -222,12 +222,7 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("calls after the pool recovered failed (%v):\n%s", counts(got), strings.Join(bad, "\n"))
 			}
 			during := l.syncSince(killed, settled)
-			var bad []answer
-			for _, a := range during {
-				if a.err != nil || (a.status != http.StatusOK && a.status != http.StatusBadGateway && a.status != http.StatusServiceUnavailable) {
-					bad = append(bad, a)
-				}
-			}
+			bad := notOKBadGatewayOrUnavailable(during)
 			t.Logf("FAULT COUNT agent kill -9: %d sync calls from the kill until new instances served: %v", len(during), counts(during))
 			if len(bad) > 0 {
 				t.Fatalf("calls while the node was lost got other failures than 502 or 503:\n%s", strings.Join(failures(bad, 10), "\n"))
@@ -256,24 +251,8 @@ func TestCluster(t *testing.T) {
 			}
 
 			// No async call lost: every one accepted since the kill finishes, and succeeds.
-			async := l.asyncSince(killed.Add(-5 * time.Second))
-			var ids []string
-			for _, a := range async {
-				if a.err != nil || a.status != http.StatusAccepted || a.callID == "" {
-					t.Fatalf("an async call was not accepted while the node was lost: %d %s %q (%v)", a.status, a.code, a.message, a.err)
-				}
-				ids = append(ids, a.callID)
-			}
-			retried := 0
-			for id, call := range c.waitAsyncDone(t, ids, 90*time.Second) {
-				if call.Status != api.CallSucceeded {
-					t.Fatalf("async call %s: %s (%s) after %d attempts, want succeeded", id, call.Status, call.Error, call.Attempts)
-				}
-				if call.Attempts > 1 {
-					retried++
-				}
-			}
-			t.Logf("FAULT COUNT agent kill -9: %d async calls accepted around the kill, all succeeded, %d after a retry", len(ids), retried)
+			accepted, retried := c.asyncAllSucceed(t, l, killed.Add(-5*time.Second))
+			t.Logf("FAULT COUNT agent kill -9: %d async calls accepted around the kill, all succeeded, %d after a retry", accepted, retried)
 		}},
 
 		{"drain under load", func(t *testing.T) {
@@ -351,34 +330,14 @@ func TestCluster(t *testing.T) {
 			}
 			// From a second before the loss: calls in flight when the engine stopped count.
 			during := l.syncSince(lost.Add(-time.Second), settled)
-			var bad []answer
-			for _, a := range during {
-				if a.err != nil || (a.status != http.StatusOK && a.status != http.StatusBadGateway && a.status != http.StatusServiceUnavailable) {
-					bad = append(bad, a)
-				}
-			}
+			bad := notOKBadGatewayOrUnavailable(during)
 			t.Logf("FAULT COUNT host lost (agent kill -9 and its engine stopped): %d sync calls from 1 s before the loss until the pool recovered: %v",
 				len(during), counts(during))
 			if len(bad) > 0 {
 				t.Fatalf("calls while the host was lost got other failures than 502 or 503:\n%s", strings.Join(failures(bad, 10), "\n"))
 			}
-			var ids []string
-			for _, a := range l.asyncSince(lost.Add(-5 * time.Second)) {
-				if a.err != nil || a.status != http.StatusAccepted || a.callID == "" {
-					t.Fatalf("an async call was not accepted while the host was lost: %d %s %q (%v)", a.status, a.code, a.message, a.err)
-				}
-				ids = append(ids, a.callID)
-			}
-			retried := 0
-			for id, call := range c.waitAsyncDone(t, ids, 90*time.Second) {
-				if call.Status != api.CallSucceeded {
-					t.Fatalf("async call %s: %s (%s) after %d attempts, want succeeded", id, call.Status, call.Error, call.Attempts)
-				}
-				if call.Attempts > 1 {
-					retried++
-				}
-			}
-			t.Logf("FAULT COUNT host lost: %d async calls accepted around the loss, all succeeded, %d after a retry", len(ids), retried)
+			accepted, retried := c.asyncAllSucceed(t, l, lost.Add(-5*time.Second))
+			t.Logf("FAULT COUNT host lost: %d async calls accepted around the loss, all succeeded, %d after a retry", accepted, retried)
 
 			// The host comes back: engine, then agent; what its engine still holds of the old
 			// instances (stopped containers) is removed.

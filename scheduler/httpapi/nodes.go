@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -66,23 +63,9 @@ func (h *handlers) removeNode(w http.ResponseWriter, r *http.Request) {
 
 // createJoinToken answers POST /v1/join-tokens with the token, shown this once (201).
 func (h *handlers) createJoinToken(w http.ResponseWriter, r *http.Request) {
-	if !requireContentType(w, r, "application/json") {
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var req api.JoinTokenRequest
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, api.CodeInvalid,
-				`the body must be a JSON object such as {"expires_in": "30m", "labels": {"zone": "a"}}: `+err.Error(), "")
-			return
-		}
+	if !h.readJSON(w, r, &req, true, `{"expires_in": "30m", "labels": {"zone": "a"}}`) {
+		return
 	}
 	t, err := h.Nodes.CreateJoinToken(r.Context(), req)
 	if err != nil {

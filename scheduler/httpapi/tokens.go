@@ -16,20 +16,8 @@ import (
 
 // createToken answers POST /v1/tokens with the new token, its secret included (201).
 func (h *handlers) createToken(w http.ResponseWriter, r *http.Request) {
-	if !requireContentType(w, r, "application/json") {
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var req api.TokenRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, api.CodeInvalid,
-			`the body must be a JSON object such as {"role": "invoker", "functions": ["hello"], "expires_in": "30d", "name": "ci"}: `+err.Error(), "")
+	if !h.readJSON(w, r, &req, false, `{"role": "invoker", "functions": ["hello"], "expires_in": "30d", "name": "ci"}`) {
 		return
 	}
 	t, err := h.Tokens.Create(r.Context(), req)
@@ -70,4 +58,28 @@ func (h *handlers) revokeToken(w http.ResponseWriter, r *http.Request) {
 // a token and learns what it may do.
 func (h *handlers) selfToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tokenOf(r))
+}
+
+// readJSON decodes a small JSON request body into v, refusing unknown fields; an empty body
+// leaves v as it is when emptyOK. On a bad body it answers the request (415, 413 or 400 with
+// example, a body that would do) and returns false.
+func (h *handlers) readJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool, example string) bool {
+	if !requireContentType(w, r, "application/json") {
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		h.fail(w, r, err)
+		return false
+	}
+	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeInvalid, "the body must be a JSON object such as "+example+": "+err.Error(), "")
+		return false
+	}
+	return true
 }
