@@ -209,7 +209,7 @@ func startAgent(cfg config, clusterAddr string, eng *engine, token string) (*age
 		"--docker-host", eng.host,
 		"--data-dir", filepath.Join(dir, "data"),
 		// The engine's default bridge: a network of hearth's own would take its subnet from
-		// Docker's default pools (clusterengine.go).
+		// Docker's default pools (internal/testengine's doc).
 		"--instance-network", "bridge",
 		"--registry", cfg.registry,
 		"--name", agentName)

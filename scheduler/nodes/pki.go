@@ -108,21 +108,16 @@ func (p *PKI) createCA(certPath, keyPath string) error {
 	if err != nil {
 		return err
 	}
-	serial, err := newSerial()
+	tmpl, err := p.template("hearth cluster CA", caLife)
 	if err != nil {
 		return err
 	}
-	now := p.now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "hearth cluster CA " + serial.Text(16)[:8], Organization: []string{"hearth"}},
-		NotBefore:             now.Add(-skew),
-		NotAfter:              now.Add(caLife),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
+	// The serial's first digits tell one cluster's CA from another's.
+	tmpl.Subject.CommonName += " " + tmpl.SerialNumber.Text(16)[:8]
+	tmpl.IsCA = true
+	tmpl.BasicConstraintsValid = true
+	tmpl.MaxPathLenZero = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return fmt.Errorf("make the cluster CA: %w", err)
@@ -149,19 +144,12 @@ func (p *PKI) loadOrCreateServer(dir string, sans []string) error {
 	if err != nil {
 		return err
 	}
-	serial, err := newSerial()
+	tmpl, err := p.template("hearth server", serverLife)
 	if err != nil {
 		return err
 	}
-	now := p.now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "hearth server", Organization: []string{"hearth"}},
-		NotBefore:    now.Add(-skew),
-		NotAfter:     now.Add(serverLife),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	for _, h := range sans {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
@@ -286,19 +274,12 @@ func (p *PKI) SignNode(csrPEM []byte, nodeID string) ([]byte, error) {
 	if err := checkNodeKey(csr.PublicKey); err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	tmpl, err := p.template(nodeID, NodeCertLife)
 	if err != nil {
 		return nil, err
 	}
-	now := p.now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: nodeID, Organization: []string{"hearth"}},
-		NotBefore:    now.Add(-skew),
-		NotAfter:     now.Add(NodeCertLife),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, csr.PublicKey, p.caKey)
 	if err != nil {
 		return nil, fmt.Errorf("sign the certificate of node %s: %w", nodeID, err)
@@ -321,6 +302,23 @@ func checkNodeKey(pub any) error {
 		return errorf(ErrBadJoinRequest, "csr: unsupported key type %T", pub)
 	}
 	return nil
+}
+
+// template returns what every certificate the PKI makes has in common: a new serial, the
+// subject cn of the organization hearth, valid for life from skew ago. The caller adds the
+// certificate's uses.
+func (p *PKI) template(cn string, life time.Duration) (*x509.Certificate, error) {
+	serial, err := newSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := p.now()
+	return &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"hearth"}},
+		NotBefore:    now.Add(-skew),
+		NotAfter:     now.Add(life),
+	}, nil
 }
 
 func newSerial() (*big.Int, error) {

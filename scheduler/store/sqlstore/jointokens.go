@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,46 +31,19 @@ const selectJoinToken = `SELECT id, secret_hash, labels, created_at, expires_at,
 // GetJoinToken implements store.JoinTokenStore.
 func (s *Store) GetJoinToken(ctx context.Context, id string) (_ store.JoinTokenRecord, err error) {
 	defer s.unavailable(&err)
-	t, err := scanJoinToken(s.rdb.QueryRowContext(ctx, selectJoinToken+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.JoinTokenRecord{}, fmt.Errorf("join token %q: %w", id, store.ErrNotFound)
-	}
-	return t, err
+	return queryOne(ctx, s.rdb, scanJoinToken, "join token", id, selectJoinToken+` WHERE id = ?`, id)
 }
 
 // ListJoinTokens implements store.JoinTokenStore.
 func (s *Store) ListJoinTokens(ctx context.Context) (_ []store.JoinTokenRecord, err error) {
 	defer s.unavailable(&err)
-	rows, err := s.rdb.QueryContext(ctx, selectJoinToken+` ORDER BY created_at, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.JoinTokenRecord{}
-	for rows.Next() {
-		t, err := scanJoinToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.rdb, scanJoinToken, selectJoinToken+` ORDER BY created_at, id`)
 }
 
 // RevokeJoinToken implements store.JoinTokenStore.
 func (s *Store) RevokeJoinToken(ctx context.Context, id string) (err error) {
 	defer s.unavailable(&err)
-	if err := s.writable(); err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE join_tokens SET revoked = 1 WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("revoke join token %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("join token %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "revoke", "join token", id, `UPDATE join_tokens SET revoked = 1 WHERE id = ?`, id)
 }
 
 func scanJoinToken(row scanner) (store.JoinTokenRecord, error) {

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,30 +49,13 @@ const selectNode = `SELECT id, name, labels, advertise_addr, state, joined_at, l
 // GetNode implements store.NodeStore.
 func (s *Store) GetNode(ctx context.Context, id string) (_ store.NodeRecord, err error) {
 	defer s.unavailable(&err)
-	n, err := scanNode(s.rdb.QueryRowContext(ctx, selectNode+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.NodeRecord{}, fmt.Errorf("node %q: %w", id, store.ErrNotFound)
-	}
-	return n, err
+	return queryOne(ctx, s.rdb, scanNode, "node", id, selectNode+` WHERE id = ?`, id)
 }
 
 // ListNodes implements store.NodeStore.
 func (s *Store) ListNodes(ctx context.Context) (_ []store.NodeRecord, err error) {
 	defer s.unavailable(&err)
-	rows, err := s.rdb.QueryContext(ctx, selectNode+` ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.NodeRecord{}
-	for rows.Next() {
-		n, err := scanNode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.rdb, scanNode, selectNode+` ORDER BY id`)
 }
 
 // SetNodeState implements store.NodeStore.
@@ -83,56 +64,20 @@ func (s *Store) SetNodeState(ctx context.Context, id string, state store.NodeSta
 	if err := checkNodeState(state); err != nil {
 		return err
 	}
-	if err := s.writable(); err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE nodes SET state = ? WHERE id = ?`, string(state), id)
-	if err != nil {
-		return fmt.Errorf("set state of node %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("node %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "set state of", "node", id, `UPDATE nodes SET state = ? WHERE id = ?`, string(state), id)
 }
 
 // TouchNodes implements store.NodeStore.
 func (s *Store) TouchNodes(ctx context.Context, seen map[string]time.Time) (err error) {
 	defer s.unavailable(&err)
-	if len(seen) == 0 {
-		return nil
-	}
-	if err := s.writable(); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for id, at := range seen {
-		if _, err := tx.ExecContext(ctx, `UPDATE nodes SET last_seen = MAX(last_seen, ?) WHERE id = ?`,
-			at.UnixNano(), id); err != nil {
-			return fmt.Errorf("record when node %s was seen: %w", id, err)
-		}
-	}
-	return tx.Commit()
+	return s.touch(ctx, `UPDATE nodes SET last_seen = MAX(last_seen, ?) WHERE id = ?`, seen,
+		"record when node %s was seen: %w")
 }
 
 // DeleteNode implements store.NodeStore.
 func (s *Store) DeleteNode(ctx context.Context, id string) (err error) {
 	defer s.unavailable(&err)
-	if err := s.writable(); err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM nodes WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete node %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("node %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "delete", "node", id, `DELETE FROM nodes WHERE id = ?`, id)
 }
 
 func scanNode(row scanner) (store.NodeRecord, error) {

@@ -133,31 +133,13 @@ const selectFunction = `SELECT f.name, f.created_at, f.updated_at,
 // GetFunction implements store.FunctionStore.
 func (s *Store) GetFunction(ctx context.Context, name string) (_ api.Function, err error) {
 	defer s.unavailable(&err)
-	row := s.rdb.QueryRowContext(ctx, selectFunction+` WHERE f.name = ?`, name)
-	f, err := scanFunction(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Function{}, fmt.Errorf("function %q: %w", name, store.ErrNotFound)
-	}
-	return f, err
+	return queryOne(ctx, s.rdb, scanFunction, "function", name, selectFunction+` WHERE f.name = ?`, name)
 }
 
 // ListFunctions implements store.FunctionStore.
 func (s *Store) ListFunctions(ctx context.Context) (_ []api.Function, err error) {
 	defer s.unavailable(&err)
-	rows, err := s.rdb.QueryContext(ctx, selectFunction+` ORDER BY f.name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []api.Function{}
-	for rows.Next() {
-		f, err := scanFunction(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.rdb, scanFunction, selectFunction+` ORDER BY f.name`)
 }
 
 // ListVersions implements store.FunctionStore.
@@ -189,20 +171,56 @@ func (s *Store) ListVersions(ctx context.Context, name string) (_ []api.Version,
 // DeleteFunction implements store.FunctionStore.
 func (s *Store) DeleteFunction(ctx context.Context, name string) (err error) {
 	defer s.unavailable(&err)
+	return s.execOne(ctx, "delete", "function", name, `DELETE FROM functions WHERE name = ?`, name)
+}
+
+// execOne runs a write meant for the one row named id (its args end with it): doing says what
+// the write does and kind what the row is, for errors ("delete", "node"). A write that
+// matched no row is store.ErrNotFound.
+func (s *Store) execOne(ctx context.Context, doing, kind, id, query string, args ...any) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM functions WHERE name = ?`, name)
+	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("delete function %s: %w", name, err)
+		return fmt.Errorf("%s %s %s: %w", doing, kind, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("function %q: %w", name, store.ErrNotFound)
+		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
 	}
 	return nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// queryOne runs query, meant for the one row named id (its args end with it), on db and reads
+// the row with scan. No row is store.ErrNotFound, the row named kind ("node") in the error.
+func queryOne[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), kind, id, query string, args ...any) (T, error) {
+	v, err := scan(db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
+	return v, err
+}
+
+// queryAll runs query on db and reads every row with scan. No row is an empty slice, not nil:
+// a list encodes as [].
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
 
 func scanFunction(row scanner) (api.Function, error) {
 	var (

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,52 +38,33 @@ const selectToken = `SELECT id, name, role, functions, hash, created_at, expires
 // GetToken implements store.TokenStore.
 func (s *Store) GetToken(ctx context.Context, id string) (_ store.TokenRecord, err error) {
 	defer s.unavailable(&err)
-	t, err := scanToken(s.rdb.QueryRowContext(ctx, selectToken+` WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.TokenRecord{}, fmt.Errorf("token %q: %w", id, store.ErrNotFound)
-	}
-	return t, err
+	return queryOne(ctx, s.rdb, scanToken, "token", id, selectToken+` WHERE id = ?`, id)
 }
 
 // ListTokens implements store.TokenStore.
 func (s *Store) ListTokens(ctx context.Context) (_ []store.TokenRecord, err error) {
 	defer s.unavailable(&err)
-	rows, err := s.rdb.QueryContext(ctx, selectToken+` ORDER BY created_at, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.TokenRecord{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.rdb, scanToken, selectToken+` ORDER BY created_at, id`)
 }
 
 // DeleteToken implements store.TokenStore.
 func (s *Store) DeleteToken(ctx context.Context, id string) (err error) {
 	defer s.unavailable(&err)
-	if err := s.writable(); err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete token %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("token %q: %w", id, store.ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "delete", "token", id, `DELETE FROM tokens WHERE id = ?`, id)
 }
 
 // TouchTokens implements store.TokenStore.
 func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) (err error) {
 	defer s.unavailable(&err)
-	if len(used) == 0 {
+	return s.touch(ctx, `UPDATE tokens SET last_used_at = MAX(last_used_at, ?) WHERE id = ?`, used,
+		"record use of token %s: %w")
+}
+
+// touch runs update, which moves a row's time forward to its first argument (Unix
+// nanoseconds) and never back, for each id (its second argument) of at, in one transaction:
+// the batched writes of TouchNodes and TouchTokens. errFormat takes the id and the error.
+func (s *Store) touch(ctx context.Context, update string, at map[string]time.Time, errFormat string) error {
+	if len(at) == 0 {
 		return nil
 	}
 	if err := s.writable(); err != nil {
@@ -96,10 +75,9 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) (err
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for id, at := range used {
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = MAX(last_used_at, ?) WHERE id = ?`,
-			at.UnixNano(), id); err != nil {
-			return fmt.Errorf("record use of token %s: %w", id, err)
+	for id, t := range at {
+		if _, err := tx.ExecContext(ctx, update, t.UnixNano(), id); err != nil {
+			return fmt.Errorf(errFormat, id, err)
 		}
 	}
 	return tx.Commit()
