@@ -9,3 +9,15 @@ const (
 	// result). It is ignored without HeaderAsync.
 	HeaderCallbackURL = "Hearth-Callback-Url"
 )
+
+// HeaderStart is on the answer of every sync call that reached an instance: how the instance
+// came to take it, StartWarm, StartNew (the call waited for a new instance) or StartResumed
+// (it waited for a paused one to resume). The call record's Cold says the same.
+const HeaderStart = "Hearth-Start"
+
+// Values of HeaderStart.
+const (
+	StartWarm    = "warm"
+	StartNew     = "new"
+	StartResumed = "resumed"
+)

@@ -304,6 +304,11 @@ func (rt *Router) modifyResponse(resp *http.Response) error {
 	// Invoke set the call id on the answer already; a shim that echoes it must not double it.
 	resp.Header.Del(contract.HeaderCallID)
 	c := resp.Request.Context().Value(callKey{}).(*call)
+	start := api.StartWarm
+	if cold := c.lease.Cold(); cold != pool.Warm {
+		start = string(cold)
+	}
+	resp.Header.Set(api.HeaderStart, start)
 	if resp.Header.Get(contract.HeaderFailed) != "" {
 		c.outcome, c.result = pool.OutcomeFailed, OutcomeHandlerError
 		resp.Header.Del(contract.HeaderFailed)

@@ -177,6 +177,18 @@ func TestPassesRequestAndResponseThrough(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339Nano, resp.Header.Get("X-Deadline")); err != nil {
 		t.Fatalf("deadline header: %v", err)
 	}
+	// The first call waited for a new instance; the next one finds it warm.
+	if got := resp.Header.Get(api.HeaderStart); got != api.StartNew {
+		t.Fatalf("%s of the first call = %q, want %q", api.HeaderStart, got, api.StartNew)
+	}
+	again, err := http.Post(front.URL+"/invoke/echo/", "text/plain", strings.NewReader("again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if got := again.Header.Get(api.HeaderStart); got != api.StartWarm {
+		t.Fatalf("%s of the second call = %q, want %q", api.HeaderStart, got, api.StartWarm)
+	}
 }
 
 func TestUnknownFunctionIs404(t *testing.T) {
