@@ -52,7 +52,7 @@ var everyRoute = []struct{ method, path string }{
 	{"GET", "/v1/tokens/self"}, {"DELETE", "/v1/tokens/abc"}, {"GET", "/metrics"},
 	{"GET", "/v1/nodes"}, {"GET", "/v1/nodes/n1"}, {"DELETE", "/v1/nodes/n1"}, {"POST", "/v1/nodes/n1/drain"},
 	{"POST", "/v1/nodes/n1/undrain"}, {"GET", "/v1/join-tokens"}, {"POST", "/v1/join-tokens"},
-	{"DELETE", "/v1/join-tokens/j1"},
+	{"DELETE", "/v1/join-tokens/j1"}, {"GET", "/v1/overview"}, {"GET", "/v1/functions/hello/stats"},
 }
 
 func withEverything(d *httpapi.Deps) {
@@ -61,6 +61,7 @@ func withEverything(d *httpapi.Deps) {
 	d.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "metrics") })
 	d.Logs = &fakeLogs{}
 	d.Nodes = newFakeNodes()
+	d.Stats = newStats()
 }
 
 func TestEveryRouteNeedsAToken(t *testing.T) {

@@ -51,6 +51,8 @@ type Deps struct {
 	Tokens Tokens
 	// Nodes serves /v1/nodes and /v1/join-tokens; nil for none.
 	Nodes Nodes
+	// Stats serves GET /v1/overview and GET /v1/functions/{name}/stats; nil for none.
+	Stats Stats
 	// Access says which functions are public.
 	Access FunctionAccess
 	// Hosts are the host names and addresses requests to the API and dashboard may name in
@@ -88,6 +90,10 @@ func New(d Deps) http.Handler {
 		r.HandleFunc("/v1/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/calls/{id}", h.guard(auth.ActReadCalls, h.getCall)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/functions/{name}/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
+	}
+	if d.Stats != nil {
+		r.HandleFunc("/v1/overview", h.guard(auth.ActRead, h.overview)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/functions/{name}/stats", h.guard(auth.ActRead, h.functionStats)).Methods(http.MethodGet)
 	}
 	if d.Tokens != nil {
 		r.HandleFunc("/v1/tokens", h.guard(auth.ActManageTokens, h.listTokens)).Methods(http.MethodGet)

@@ -173,15 +173,18 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		return err
 	}
 	src.pool, src.nodes = p, mgr
-	recorder := calls.NewRecorder(st, calls.RecorderConfig{Retention: cfg.CallRetention}, log)
+	sc, stopStats := newStats(ctx, st, p, nodesAPI{p, mgr}, log)
+	defer stopStats()
+	fed := sc.Feed(st) // the dashboard's figures count the calls the store takes
+	recorder := calls.NewRecorder(fed, calls.RecorderConfig{Retention: cfg.CallRetention}, log)
 	callbacks := callbackGuard(ctx, cfg, ln.Addr(), log)
-	runner := calls.NewRunner(st, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
+	runner := calls.NewRunner(fed, nil, calls.RunnerConfig{MaxQueued: cfg.AsyncQueue, Attempts: cfg.AsyncAttempts,
 		Workers: cfg.AsyncWorkers, MaxResultBytes: int(cfg.MaxBodyBytes), Callback: callbacks.Client(callbackTimeout)}, log)
 	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
 		Recorder: recorder, Async: runner, Calls: lc, Callbacks: callbacks}, log)
 	runner.SetInvoker(rt)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work"),
-		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, removeHook{p, lc.Forget}, log)
+		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, statsHook{removeHook{p, lc.Forget}, sc}, log)
 	if err := reg.Restore(ctx); err != nil {
 		return err
 	}
@@ -224,6 +227,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Auth:           tokens,
 		Tokens:         tokens,
 		Nodes:          nodesAPI{p, mgr},
+		Stats:          sc,
 		Access:         p,
 		Hosts:          hosts,
 		Log:            log,

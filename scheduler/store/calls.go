@@ -82,6 +82,13 @@ type CallStore interface {
 	// f.Before names no stored call.
 	ListCalls(ctx context.Context, f CallFilter) ([]api.Call, error)
 
+	// CallsSince calls fn with every call created at or after since, in whatever state, oldest
+	// first (created_at, then id), without results, until the calls run out or fn returns an
+	// error, which CallsSince returns. It reads in pages, so that no read holds the store long
+	// and fn may take its time: a call stored meanwhile may or may not be seen, and none is
+	// seen twice. It is how the dashboard's figures are rebuilt at start (scheduler/stats).
+	CallsSince(ctx context.Context, since time.Time, fn func(api.Call) error) error
+
 	// PruneCalls removes finished calls that finished before before (strictly), never queued
 	// or running ones, and returns how many.
 	PruneCalls(ctx context.Context, before time.Time) (int, error)

@@ -280,6 +280,48 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) (_ []api.Call
 	return out, rows.Err()
 }
 
+// callsPage is how many calls one query of CallsSince reads.
+const callsPage = 1000
+
+// CallsSince implements store.CallStore. Each page is a range scan of the index on
+// (created_at, id) from the last call of the previous one, read whole before fn sees it.
+func (s *Store) CallsSince(ctx context.Context, since time.Time, fn func(api.Call) error) (err error) {
+	defer s.unavailable(&err)
+	page, err := s.callsFrom(ctx, `created_at >= ?`, since.UnixNano())
+	for err == nil {
+		for _, c := range page {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if len(page) < callsPage {
+			return nil
+		}
+		last := page[len(page)-1]
+		page, err = s.callsFrom(ctx, `(created_at, id) > (?, ?)`, last.CreatedAt.UnixNano(), last.ID)
+	}
+	return err
+}
+
+// callsFrom reads the first callsPage calls matching where, oldest first.
+func (s *Store) callsFrom(ctx context.Context, where string, args ...any) ([]api.Call, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+callColumns+` FROM calls WHERE `+where+`
+		ORDER BY created_at, id LIMIT ?`, append(args, callsPage)...)
+	if err != nil {
+		return nil, fmt.Errorf("read calls: %w", err)
+	}
+	defer rows.Close()
+	page := make([]api.Call, 0, callsPage)
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, err
+		}
+		page = append(page, c)
+	}
+	return page, rows.Err()
+}
+
 // PruneCalls implements store.CallStore. It deletes in batches, each its own transaction, so
 // that a large backlog does not hold up enqueues; a cancelled ctx stops it between batches,
 // with the count deleted so far.

@@ -34,6 +34,8 @@ func RunCalls(t *testing.T, newStorage func(t *testing.T) Storage) {
 	t.Run("FinishStoresResult", func(t *testing.T) { testFinish(t, open(t)) })
 	t.Run("RequeueRunningAfterRestart", func(t *testing.T) { testRequeue(t, newStorage(t)) })
 	t.Run("PruneOnlyOldFinished", func(t *testing.T) { testPrune(t, open(t)) })
+	t.Run("CallsSinceOldestFirst", func(t *testing.T) { testCallsSince(t, open(t)) })
+	t.Run("CallsSinceStopsOnError", func(t *testing.T) { testCallsSinceStops(t, open(t)) })
 }
 
 // base is the suite's clock: stores take times from their callers, so none depends on now.
