@@ -206,7 +206,9 @@ func (c *Collector) nodeList(ctx context.Context, now time.Time) []api.Node {
 
 // fetchNodes lists the nodes and caches the list; on error it keeps the last one.
 func (c *Collector) fetchNodes(ctx context.Context) []api.Node {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Not bounded by the request that asked first: a dashboard that gives up on one answer
+	// must not leave "context canceled" in the list every later answer shows.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	list, err := c.cfg.Nodes.List(ctx)
 	c.nodes.mu.Lock()
