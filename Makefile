@@ -1,6 +1,6 @@
 # hearth: `make run` runs a single-machine server, `make test` runs every test tier.
 # Both set up what they need on a bare Debian machine (Docker Engine, the runtime build images;
-# for `make test` also an image registry and a Nomad dev agent on loopback).
+# for `make test` also an image registry, a Nomad dev agent on loopback and Debian's chromium).
 
 GO       ?= go
 BIN      := bin/hearth
@@ -34,6 +34,10 @@ nomad-up: env-up ## Start the image registry and a Nomad dev agent when missing 
 	@bash scripts/registry.sh
 	@bash scripts/nomad.sh
 
+.PHONY: browser
+browser: ## Install Debian's chromium when missing (the dashboard's browser tests and bench row)
+	@bash scripts/chromium.sh
+
 .PHONY: images
 images: build env-up ## Make the runtimes' build images when missing
 	$(BIN) images bootstrap
@@ -43,11 +47,11 @@ run: images ## Run `hearth server --dev` on $(ADDR) with data in $(DATA_DIR)
 	$(BIN) server --dev --addr $(ADDR) --data-dir $(DATA_DIR)
 
 .PHONY: test
-test: images nomad-up ## Run unit, integration and end-to-end tests (needs Docker, the registry and Nomad: set up here)
+test: images nomad-up browser ## Run unit, integration and end-to-end tests (needs Docker, the registry, Nomad and chromium: set up here)
 	HEARTH_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 30m -tags 'integration e2e' ./...
 
 .PHONY: bench
-bench: images nomad-up ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
+bench: images nomad-up browser ## Measure hearth beside the raw floors; prints a table, writes bench-results/bench.json
 	$(GO) run ./bench -bin $(BIN)
 
 # Each fuzz target and its package. Their seed corpora (f.Add and testdata/fuzz/) run in every

@@ -38,6 +38,10 @@ type config struct {
 	// pull rows.
 	cluster     bool
 	clusterCold int
+	// dashboard, when true, adds the dashboard row (dashboard.go): the overview's load time in
+	// the headless browser at chromium.
+	dashboard bool
+	chromium  string
 }
 
 // report is everything one run measured; it is also the JSON written to -out.
@@ -115,6 +119,8 @@ func main() {
 	flag.IntVar(&cfg.nomadCold, "nomad-cold", 10, "samples per side of the Nomad cold row")
 	flag.BoolVar(&cfg.cluster, "cluster", true, "measure a server with one agent on a Docker Engine of the bench's own (needs root and the registry of scripts/registry.sh)")
 	flag.IntVar(&cfg.clusterCold, "cluster-cold", 10, "rounds of the cluster pull rows (a pull, a first call with the image, one without)")
+	flag.BoolVar(&cfg.dashboard, "dashboard", true, "measure the dashboard's overview load in headless chromium with 1,000 functions (needs the browser of scripts/chromium.sh)")
+	flag.StringVar(&cfg.chromium, "chromium", "/usr/bin/chromium", "the browser of the dashboard row")
 	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
 	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
@@ -153,6 +159,11 @@ func run(ctx context.Context, cfg config) error {
 		}
 		if err := checkCluster(cfg); err != nil {
 			return err
+		}
+	}
+	if cfg.dashboard {
+		if _, err := os.Stat(cfg.chromium); err != nil {
+			return fmt.Errorf("the dashboard row needs a browser: run scripts/chromium.sh (make bench does) or skip the row with -dashboard=false: %w", err)
 		}
 	}
 	srv, err := startServer(ctx, cfg.bin, "--dev")
@@ -195,6 +206,13 @@ func run(ctx context.Context, cfg config) error {
 		coldRuns[rt] = cr
 	}
 	rep.Rows = append(rep.Rows, placementRow())
+	if cfg.dashboard {
+		dr, err := dashboardRow(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		rep.Rows = append(rep.Rows, dr)
+	}
 
 	for _, rt := range b.catalog.List() {
 		if cfg.runtimes != "" && !contains(splitList(cfg.runtimes), rt.Name) {
