@@ -83,6 +83,19 @@ export function parseTime(s) {
   return d;
 }
 
+/**
+ * preciseMs returns an RFC 3339 time as milliseconds since the epoch with its fraction kept
+ * (a Date keeps whole milliseconds only, which makes sub-millisecond spans read as 0 or 1 ms),
+ * or null.
+ */
+export function preciseMs(s) {
+  const d = parseTime(s);
+  if (!d) return null;
+  const m = /\.(\d+)/.exec(s);
+  const fracMs = m ? Number('0.' + m[1]) * 1000 : 0;
+  return d.getTime() - Math.floor(fracMs) + fracMs;
+}
+
 /** fmtTime writes a time in the browser's locale. */
 export function fmtTime(s) {
   const d = parseTime(s);

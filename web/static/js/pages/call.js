@@ -2,7 +2,7 @@
 // log lines (logs?call=ID). A call still queued or running is read again every 2 s until it ends.
 
 import { get, ndjson, seg } from '../api.js';
-import { h, setText, section, message, showError, fmtTime, parseTime, ms, DASH, errorText } from '../dom.js';
+import { h, setText, section, message, showError, fmtTime, preciseMs, ms, DASH, errorText } from '../dom.js';
 import { poll, isAbort } from '../live.js';
 import * as session from '../session.js';
 import { badge, functionLink, startType } from '../widgets.js';
@@ -54,9 +54,9 @@ export async function render(root, ctx) {
 }
 
 function showRecord(dl, c) {
-  const created = parseTime(c.created_at);
-  const started = parseTime(c.started_at);
-  const finished = parseTime(c.finished_at);
+  const created = preciseMs(c.created_at);
+  const started = preciseMs(c.started_at);
+  const finished = preciseMs(c.finished_at);
   const rows = [
     ['status', 'Status', [badge(c.status), c.http_status ? ` HTTP ${c.http_status}` : '']],
     ['function', 'Function', [functionLink(c.function), c.version ? ` version ${c.version}` : '']],
