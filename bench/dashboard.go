@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -184,35 +181,4 @@ func timeOverviewAPI(ctx context.Context, base, token string, warmup, samples in
 		}
 	}
 	return out, nil
-}
-
-// startServerIn runs `hearth server` on a free loopback port with the data directory dataDir,
-// which the caller has filled; stop removes it.
-func startServerIn(ctx context.Context, bin, dataDir string, node ...string) (*server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &server{url: "http://" + addr, dataDir: dataDir}
-	args := append([]string{"server", "--addr", addr, "--data-dir", dataDir, "--log-level", "warn"}, node...)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return s, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.stop()
-			return nil, errors.New("the server did not start: " + s.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -32,6 +32,12 @@ func startServer(ctx context.Context, bin string, node ...string) (*server, erro
 	if err != nil {
 		return nil, err
 	}
+	return startServerIn(ctx, bin, dataDir, node...)
+}
+
+// startServerIn starts a server on dataDir, which the caller may have filled (a store seeded
+// with functions and calls); stop removes it.
+func startServerIn(ctx context.Context, bin, dataDir string, node ...string) (*server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
