@@ -49,9 +49,10 @@ export class Chart {
       ],
       series: [{}, ...series.map((s) => ({
         label: s.label, stroke: s.color, width: 2, dash: s.dash, fill: s.fill, value: (u, v) => fmt(v), spanGaps: false,
-        // uPlot shows the points when they are far enough apart: a lone step between gaps
-        // (a minute with calls in a quiet hour) is then still seen.
-        points: { size: 5 },
+        // uPlot shows the points when they are far enough apart; a lone value between gaps
+        // (the one minute with calls in a quiet day) draws no line, so its point is shown
+        // whatever the spacing.
+        points: { size: 5, filter: lonePoints },
       }))],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
@@ -72,4 +73,18 @@ export class Chart {
     this.ro.disconnect();
     this.u.destroy();
   }
+}
+
+/**
+ * lonePoints is a uPlot points filter: with the points shown (show), all of them; otherwise
+ * the values that have no neighbour to draw a line to, which would not be seen at all.
+ */
+function lonePoints(u, seriesIdx, show) {
+  if (show) return null;
+  const ys = u.data[seriesIdx] || [];
+  const lone = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) lone.push(i);
+  }
+  return lone;
 }
