@@ -376,8 +376,8 @@ func TestInvokeAsyncFailures(t *testing.T) {
 	}{
 		{[]string{"invoke", "busy", "--async"}, cli.ExitError, "the async queue is full (1000 calls): retry later"},
 		{[]string{"invoke", "nope", "--async"}, cli.ExitError, `function "nope" not found`},
-		{[]string{"invoke", "hello", "--callback", "http://x"}, cli.ExitUsage, "--callback and -o are for async calls: add --async"},
-		{[]string{"invoke", "hello", "-o", "json"}, cli.ExitUsage, "--callback and -o are for async calls: add --async"},
+		{[]string{"invoke", "hello", "--callback", "http://x"}, cli.ExitUsage, "--callback is for async calls: add --async"},
+		{[]string{"invoke", "hello", "-i", "-o", "json"}, cli.ExitUsage, "use either -i or -o json: the JSON has the headers"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,13 +11,18 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/api/client"
 	"github.com/hearthfn/hearth/cli/output"
+	"github.com/hearthfn/hearth/runtimes/contract"
 )
 
 // invokeFlags are the flags of "hearth invoke".
@@ -31,19 +37,25 @@ type invokeFlags struct {
 	async       bool
 	callback    string
 	format      output.Format
+	include     bool
 }
 
 func (a *app) invokeCmd() *cobra.Command {
 	var f invokeFlags
 	cmd := &cobra.Command{
-		Use:   "invoke NAME [-d DATA | -f FILE] [--async [--callback URL]]",
+		Use:   "invoke NAME[/PATH][?QUERY] [-d DATA | -f FILE] [-i] [--async [--callback URL]]",
 		Short: "Call a function and print its response",
 		Long: `Call the function NAME through the server's front door and print the response body.
 
 The request body is DATA (-d), the contents of FILE (-f, "-" for stdin), or stdin when it is
 piped; with none of these the call has no body. The method defaults to POST with a body and
 GET without. A non-2xx answer makes the command fail: the platform's errors (unknown function,
-timeout) are reported as such, and a function's own non-2xx body is printed before failing.
+timeout) are reported with their status and code, and a function's own non-2xx body is printed
+before failing. NAME may carry the path and query the function gets, as in the URL
+(hello/items?limit=3), or give them with --path. -i prints the status line and the headers
+before the body; -o json prints the whole answer as JSON (status, headers, body, duration and
+whether the call found its instance warm). On a terminal the body ends with a newline; piped,
+it is written byte for byte.
 
 With --async the server stores the call and answers at once; the command prints the call's id
 (-o json: the server's whole answer) and "hearth calls get ID" shows the result later. An
@@ -52,16 +64,25 @@ async call is retried when the platform fails to run it, so its handler should b
 		Example: `  hearth invoke hello -d '{"name":"world"}'
   echo hi | hearth invoke hello -H 'X-Trace: 1'
   hearth invoke hello --method GET --path '/items?limit=3'
+  hearth invoke -i 'hello/items?limit=3'
   hearth invoke hello --async -d '{"name":"later"}' --callback https://example.com/done`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("data") && cmd.Flags().Changed("file") {
 				return usageErrorf("use either -d or -f, not both")
 			}
-			if !f.async && (f.callback != "" || cmd.Flags().Changed("output")) {
-				return usageErrorf("--callback and -o are for async calls: add --async")
+			if !f.async && f.callback != "" {
+				return usageErrorf("--callback is for async calls: add --async")
 			}
-			return a.runInvoke(cmd.Context(), cmd, args[0], f, cmd.Flags().Changed("data"))
+			if f.include && f.format == output.JSON {
+				return usageErrorf("use either -i or -o json: the JSON has the headers")
+			}
+			name, path, err := splitTarget(args[0], f.path)
+			if err != nil {
+				return err
+			}
+			f.path = path
+			return a.runInvoke(cmd.Context(), cmd, name, f, cmd.Flags().Changed("data"))
 		},
 	}
 	fl := cmd.Flags()
@@ -74,7 +95,8 @@ async call is retried when the platform fails to run it, so its handler should b
 	fl.StringVar(&f.path, "path", "", `path (and query) after the function's URL, e.g. "/items?limit=3"`)
 	fl.BoolVar(&f.async, "async", false, "queue the call and print its id instead of waiting for the answer")
 	fl.StringVar(&f.callback, "callback", "", "with --async: URL the server POSTs the finished call to")
-	fl.VarP(&f.format, "output", "o", "with --async: output format, text (the call id) or json")
+	fl.VarP(&f.format, "output", "o", "output format: text (the body; with --async the call id) or json (the whole answer)")
+	fl.BoolVarP(&f.include, "include", "i", false, "print the status line and the headers before the body")
 	f.r.addFlag(cmd)
 	return cmd
 }
@@ -110,19 +132,127 @@ func (a *app) runInvoke(ctx context.Context, cmd *cobra.Command, name string, f 
 	if f.async {
 		return invokeAsync(ctx, cmd, c, name, req, f)
 	}
+	began := time.Now()
 	resp, err := c.Invoke(ctx, name, req)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out := cmd.OutOrStdout()
+	if f.format == output.JSON {
+		return invokeJSON(out, name, resp, began)
+	}
+	if f.include {
+		writeHead(out, resp)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		if _, err := io.Copy(out, resp.Body); err != nil {
-			return fmt.Errorf("read the response of %s: %w", name, err)
-		}
-		return nil
+		return copyBody(out, name, resp.Body)
 	}
 	return invokeFailure(out, name, resp)
+}
+
+// splitTarget takes the function's name apart from a path and query written after it, as in
+// its URL ("hello/items?limit=3"); path is --path, which may not be given as well.
+func splitTarget(target, path string) (name, fullPath string, err error) {
+	i := strings.IndexAny(target, "/?")
+	if i < 0 {
+		return target, path, nil
+	}
+	if path != "" {
+		return "", "", usageErrorf("the path is given twice, in %q and with --path %q: give it once", target, path)
+	}
+	name, fullPath = target[:i], target[i:]
+	if name == "" {
+		return "", "", usageErrorf("%q names no function: write NAME/PATH, such as hello/items", target)
+	}
+	if fullPath[0] == '?' {
+		fullPath = "/" + fullPath
+	}
+	return name, fullPath, nil
+}
+
+// copyBody writes a body as it came; on a terminal it ends with a newline, so that the prompt
+// does not follow the answer on its line, while a pipe gets the bytes exactly.
+func copyBody(out io.Writer, name string, body io.Reader) error {
+	var last lastByte
+	if _, err := io.Copy(io.MultiWriter(out, &last), body); err != nil {
+		return fmt.Errorf("read the response of %s: %w", name, err)
+	}
+	if last.n > 0 && last.b != '\n' && isTerminal(out) {
+		_, _ = io.WriteString(out, "\n")
+	}
+	return nil
+}
+
+// lastByte remembers the last byte written through it.
+type lastByte struct {
+	b byte
+	n int64
+}
+
+func (l *lastByte) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.b = p[len(p)-1]
+		l.n += int64(len(p))
+	}
+	return len(p), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// writeHead prints the status line and the headers, sorted, then a blank line: what curl -i
+// shows.
+func writeHead(out io.Writer, resp *http.Response) {
+	fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			fmt.Fprintf(out, "%s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(out)
+}
+
+// invokeAnswer is what -o json prints of a sync call.
+type invokeAnswer struct {
+	Status     int                 `json:"status"`
+	Headers    map[string][]string `json:"headers"`
+	Body       string              `json:"body"`
+	BodyBase64 string              `json:"body_base64,omitempty"`
+	DurationMS float64             `json:"duration_ms"`
+	Start      string              `json:"start,omitempty"`
+	CallID     string              `json:"call_id,omitempty"`
+}
+
+// invokeJSON prints the whole answer as JSON (a body that is not UTF-8 as body_base64), and
+// fails after it when the status is not 2xx.
+func invokeJSON(out io.Writer, name string, resp *http.Response, began time.Time) error {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read the response of %s: %w", name, err)
+	}
+	a := invokeAnswer{Status: resp.StatusCode, Headers: resp.Header, DurationMS: float64(time.Since(began).Microseconds()) / 1000,
+		Start: resp.Header.Get(api.HeaderStart), CallID: resp.Header.Get(contract.HeaderCallID)}
+	if utf8.Valid(body) {
+		a.Body = string(body)
+	} else {
+		a.BodyBase64 = base64.StdEncoding.EncodeToString(body)
+	}
+	if err := output.WriteJSON(out, a); err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e, _ := client.DecodeError(resp.StatusCode, body)
+		return failedCall(name, resp, e)
+	}
+	return nil
 }
 
 // invokeAsync queues the call and prints its id: alone on stdout, so that scripts can keep it,
@@ -144,21 +274,37 @@ func invokeAsync(ctx context.Context, cmd *cobra.Command, c *client.Client, name
 // api.ErrorBody; a function's own answer may be longer, and is then printed in full.
 const maxErrorPeek = 64 << 10
 
-// invokeFailure turns a non-2xx response into an error. An api.ErrorBody is the platform's
-// (or a shim's) report and becomes the error's message; anything else is the function's own
-// answer, which the user asked to see, so it is printed before failing.
+// invokeFailure turns a non-2xx response into an error that gives the status and, for the
+// platform's (or a shim's) api.ErrorBody, its code and message, the same way for every status.
+// Anything else is the function's own answer, which the user asked to see, so it is printed
+// before failing.
 func invokeFailure(out io.Writer, name string, resp *http.Response) error {
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorPeek))
 	if err != nil {
 		return fmt.Errorf("read the response of %s: %w", name, err)
 	}
-	if e, platform := client.DecodeError(resp.StatusCode, peek); platform {
-		return e
+	e, platform := client.DecodeError(resp.StatusCode, peek)
+	if platform {
+		return failedCall(name, resp, e)
 	}
-	if _, err := io.Copy(out, io.MultiReader(bytes.NewReader(peek), resp.Body)); err != nil {
-		return fmt.Errorf("read the response of %s: %w", name, err)
+	if err := copyBody(out, name, io.MultiReader(bytes.NewReader(peek), resp.Body)); err != nil {
+		return err
 	}
-	return fmt.Errorf("%s answered %s", name, resp.Status)
+	return failedCall(name, resp, nil)
+}
+
+// failedCall is the error of a call answered with a non-2xx status: "hello answered 502 Bad
+// Gateway (instance_failed): the instance exited". It wraps the API error, when there is one,
+// so that errors.Is finds its sentinel.
+func failedCall(name string, resp *http.Response, e *client.Error) error {
+	head := fmt.Sprintf("%s answered %s", name, resp.Status)
+	if e == nil || (e.Detail.Code == "" && e.Detail.Message == "") {
+		return errors.New(head)
+	}
+	if e.Detail.Code != "" {
+		head += " (" + e.Detail.Code + ")"
+	}
+	return fmt.Errorf("%s: %w", head, e)
 }
 
 // invokeBody returns the request body: -d, -f, or piped stdin, in that order; nil means none.

@@ -80,9 +80,11 @@ func TestInvokeFailures(t *testing.T) {
 		stdout string
 		msg    string
 	}{
-		{"unknown function", []string{"invoke", "nope"}, cli.ExitError, "", `function "nope" not found`},
-		{"timeout", []string{"invoke", "slow", "-d", "x"}, cli.ExitError, "", "slow did not answer within 30s"},
-		{"handler error", []string{"invoke", "crash"}, cli.ExitError, "", "handler panicked: nil map"},
+		{"unknown function", []string{"invoke", "nope"}, cli.ExitError, "", `nope answered 404 Not Found (not_found): function "nope" not found`},
+		{"timeout", []string{"invoke", "slow", "-d", "x"}, cli.ExitError, "", "slow answered 504 Gateway Timeout (timeout): slow did not answer within 30s"},
+		{"handler error", []string{"invoke", "crash"}, cli.ExitError, "", "crash answered 500 Internal Server Error (handler_error): handler panicked: nil map"},
+		{"path twice", []string{"invoke", "echo/a", "--path", "/b"}, cli.ExitUsage, "", ""},
+		{"no name before the path", []string{"invoke", "/a"}, cli.ExitUsage, "", ""},
 		{"function's own non-2xx", []string{"invoke", "teapot"}, cli.ExitError, "I am short and stout\n", "teapot answered 418 I'm a teapot"},
 		{"both bodies", []string{"invoke", "echo", "-d", "x", "-f", "y"}, cli.ExitUsage, "", ""},
 		{"bad header", []string{"invoke", "echo", "-H", "NoColon"}, cli.ExitUsage, "", ""},
@@ -107,4 +109,62 @@ func TestInvokeFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInvokeTargetHeadAndJSON: the path and query may follow the name as in the URL; -i
+// prints the status line and headers first; -o json prints the whole answer. (That a piped
+// body is written byte for byte is TestInvokeFailures' exact stdout.)
+func TestInvokeTargetHeadAndJSON(t *testing.T) {
+	e := newEnv(t)
+
+	r := e.run("invoke", "echo/items/1?x=1&y=2")
+	r.wantCode(t, cli.ExitOK)
+	var got echoed
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("stdout is not the echo: %v\n%s", err, r.stdout)
+	}
+	if got.Path != "/invoke/echo/items/1" || got.Query != "x=1&y=2" {
+		t.Errorf("NAME/PATH?QUERY reached the function as %q ? %q", got.Path, got.Query)
+	}
+	r = e.run("invoke", "echo?x=1")
+	r.wantCode(t, cli.ExitOK)
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.Path != "/invoke/echo" || got.Query != "x=1" {
+		t.Errorf("NAME?QUERY: %+v (%v)", got, err)
+	}
+
+	r = e.run("invoke", "-i", "echo", "-d", "hi")
+	r.wantCode(t, cli.ExitOK)
+	head, body, ok := strings.Cut(r.stdout, "\n\n")
+	if !ok || !strings.HasPrefix(head, "HTTP/1.1 200 OK\n") || !strings.Contains(head, "\nContent-Type: ") {
+		t.Fatalf("-i printed %q", r.stdout)
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got.Body != "hi" {
+		t.Errorf("-i: the body after the headers is %q (%v)", body, err)
+	}
+
+	r = e.run("invoke", "echo", "-o", "json", "-d", "hi")
+	r.wantCode(t, cli.ExitOK)
+	var ans struct {
+		Status     int                 `json:"status"`
+		Headers    map[string][]string `json:"headers"`
+		Body       string              `json:"body"`
+		DurationMS *float64            `json:"duration_ms"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &ans); err != nil {
+		t.Fatalf("-o json printed %q: %v", r.stdout, err)
+	}
+	if ans.Status != 200 || len(ans.Headers["Content-Type"]) == 0 || ans.DurationMS == nil {
+		t.Errorf("-o json: %+v", ans)
+	}
+	if err := json.Unmarshal([]byte(ans.Body), &got); err != nil || got.Body != "hi" {
+		t.Errorf("-o json body %q (%v)", ans.Body, err)
+	}
+
+	// A failure in JSON: the answer is printed, and the command fails with the status and code.
+	r = e.run("invoke", "nope", "-o", "json")
+	r.wantCode(t, cli.ExitError)
+	if !strings.Contains(r.stdout, `"status": 404`) {
+		t.Errorf("-o json of a failed call printed %q", r.stdout)
+	}
+	r.wantError(t, `nope answered 404 Not Found (not_found): function "nope" not found`)
 }
