@@ -15,6 +15,7 @@ import (
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/api/client"
 	"github.com/hearthfn/hearth/cli/output"
+	"github.com/hearthfn/hearth/internal/suggest"
 )
 
 func (a *app) configCmd() *cobra.Command {
@@ -203,6 +204,8 @@ func parseSettings(args []string) (api.ConfigPatch, error) {
 			hint := ""
 			if alias, ok := settingAliases[key]; ok {
 				hint = fmt.Sprintf(" (did you mean %s?)", alias)
+			} else if near := suggest.Closest(key, settingKeys()); near != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", near)
 			}
 			return p, fmt.Errorf("unknown setting %q%s: use one of %s", key, hint, strings.Join(settingKeys(), ", "))
 		}

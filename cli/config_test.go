@@ -162,6 +162,7 @@ func TestConfigBadInput(t *testing.T) {
 		{"unknown key", []string{"replicas=3"},
 			`unknown setting "replicas": use one of memory_mb, cpu_milli, timeout, idle_timeout, pause_timeout, concurrency, min_instances, max_instances, queue, public, env.KEY`},
 		{"func.yaml name", []string{"memory=512"}, `unknown setting "memory" (did you mean memory_mb?): use one of memory_mb,`},
+		{"typo", []string{"max_instance=5"}, `unknown setting "max_instance" (did you mean max_instances?): use one of memory_mb,`},
 		{"bad number", []string{"max_instances=five"}, `max_instances: "five" is not a whole number: use a value such as max_instances=5`},
 		{"fractional number", []string{"memory_mb=1.5"}, `memory_mb: "1.5" is not a whole number: use a value such as memory_mb=256`},
 		{"bad duration", []string{"idle_timeout=soon"}, `idle_timeout: "soon" is not a duration: use a value such as idle_timeout=30s`},

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/internal/suggest"
 )
 
 // decoded is a func.yaml being read: the spec so far plus what only parsing can know.
@@ -158,7 +159,11 @@ func decodeFields(d *decoded, root *yaml.Node) []error {
 		case ignoredFields[key]:
 			continue
 		case !known:
-			errs = append(errs, fieldErr(key, "unknown field (known fields: %s)", knownFields()))
+			if near := suggest.Closest(key, fieldNames()); near != "" {
+				errs = append(errs, fieldErr(key, "unknown field: did you mean %q? (known fields: %s)", near, knownFields()))
+			} else {
+				errs = append(errs, fieldErr(key, "unknown field (known fields: %s)", knownFields()))
+			}
 			continue
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 			// "timeout:" with no value is the same as leaving the key out.
@@ -172,12 +177,17 @@ func decodeFields(d *decoded, root *yaml.Node) []error {
 }
 
 func knownFields() string {
+	return strings.Join(fieldNames(), ", ")
+}
+
+// fieldNames lists the fields hearth reads, sorted.
+func fieldNames() []string {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 // mergeEnv folds Fn's "config" into "env". A key in both is ambiguous, so it is an error
