@@ -47,7 +47,10 @@ type Recorder struct {
 	mu      sync.Mutex
 	pending []api.Call // guarded by mu; at most cfg.Buffer records
 	// full has room for one signal: a batch is waiting, write it before the next tick.
-	full    chan struct{}
+	full chan struct{}
+	// flushes carries readers' requests for a write now (Flush): each is closed once the
+	// records recorded before it was sent are written.
+	flushes chan chan struct{}
 	dropped atomic.Int64
 }
 
@@ -65,7 +68,26 @@ func NewRecorder(st store.CallStore, cfg RecorderConfig, log *slog.Logger) *Reco
 	if cfg.PruneEvery <= 0 {
 		cfg.PruneEvery = time.Hour
 	}
-	return &Recorder{cfg: cfg, store: st, log: log, full: make(chan struct{}, 1)}
+	return &Recorder{cfg: cfg, store: st, log: log, full: make(chan struct{}, 1), flushes: make(chan chan struct{})}
+}
+
+// Flush writes the records recorded so far now rather than at the next tick, and returns once
+// they are in the store, or when ctx ends: whoever reads call records after it sees every call
+// that returned before it. Reads pay for it, calls do not. While the store cannot be written,
+// it returns without waiting for the retry.
+func (r *Recorder) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case r.flushes <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Record implements router.Recorder. It never blocks on the store.
@@ -145,6 +167,9 @@ func (r *Recorder) Run(ctx context.Context) error {
 			write()
 		case <-flush.C:
 			write()
+		case done := <-r.flushes:
+			write()
+			close(done)
 		case <-prune.C:
 			r.prune(ctx)
 		case <-ctx.Done():

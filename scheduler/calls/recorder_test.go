@@ -41,6 +41,30 @@ func TestRecorderWritesRecordsAndFlushesAtStop(t *testing.T) {
 	}
 }
 
+// Flush writes what was recorded at once: a reader right after it finds the record, though the
+// flush interval (an hour here) is far off.
+func TestRecorderFlushWritesAtOnce(t *testing.T) {
+	r, st, stop := runRecorder(t)
+	defer stop()
+	now := time.Now()
+	r.Record(api.Call{ID: "c1", Function: "f", Status: api.CallSucceeded, CreatedAt: now, FinishedAt: now})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.GetCall(ctx, "c1"); err != nil || c.ID != "c1" {
+		t.Fatalf("right after Flush: %+v, %v", c, err)
+	}
+	// Without Run, Flush gives up with ctx rather than hanging.
+	idle := NewRecorder(st, RecorderConfig{}, slog.New(slog.DiscardHandler))
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	if err := idle.Flush(short); err == nil {
+		t.Fatal("Flush of a recorder that does not run returned nil")
+	}
+}
+
 // A whole batch is written at once, without waiting for the flush interval.
 func TestRecorderWritesAFullBatchBeforeTheInterval(t *testing.T) {
 	r, st, stop := runRecorder(t)

@@ -218,7 +218,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	handler := httpapi.New(httpapi.Deps{
 		Registry:       reg,
 		Invoker:        rt,
-		Calls:          st,
+		Calls:          freshCalls{st, recorder},
 		Info:           infoFunc(local, nodesAPI{p, mgr}, d.Builder, cfg),
 		UI:             d.UI,
 		Logs:           lc,
