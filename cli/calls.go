@@ -68,6 +68,8 @@ the flag that shows the next one. To list the calls of a function called "get", 
 	fl.StringVar(&f.status, "status", "", "only calls with this status (queued, running, succeeded, failed, timed_out, error, canceled)")
 	fl.IntVar(&f.limit, "limit", 50, "how many calls to list, at most 1000")
 	fl.StringVar(&f.before, "before", "", "only calls older than this call id (the next page)")
+	cmd.ValidArgsFunction = a.completeFunctionArg
+	_ = cmd.RegisterFlagCompletionFunc("status", completeCallStatus())
 	f.r.addFlag(cmd)
 	cmd.AddCommand(a.callGetCmd())
 	return cmd

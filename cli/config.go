@@ -49,6 +49,7 @@ A later "hearth deploy" applies func.yaml again and overrides these changes.`,
 		},
 	}
 	cmd.Flags().VarP(&format, "output", "o", "output format: text or json")
+	cmd.ValidArgsFunction = a.completeConfigArg
 	r.addFlag(cmd)
 	return cmd
 }

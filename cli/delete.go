@@ -18,6 +18,7 @@ func (a *app) deleteCmd() *cobra.Command {
 			return a.runDelete(cmd.Context(), cmd, r, args[0])
 		},
 	}
+	cmd.ValidArgsFunction = a.completeFunctionArg
 	r.addFlag(cmd)
 	return cmd
 }

@@ -29,6 +29,7 @@ for the chosen runtime. NAME is also the function's name.`,
 		},
 	}
 	cmd.Flags().StringVarP(&runtime, "runtime", "r", "", "language runtime of the function (required)")
+	_ = cmd.RegisterFlagCompletionFunc("runtime", a.completeRuntime)
 	return cmd
 }
 

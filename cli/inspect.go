@@ -30,6 +30,7 @@ func (a *app) inspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().VarP(&format, "output", "o", "output format: text or json")
+	cmd.ValidArgsFunction = a.completeFunctionArg
 	r.addFlag(cmd)
 	return cmd
 }

@@ -97,6 +97,8 @@ async call is retried when the platform fails to run it, so its handler should b
 	fl.StringVar(&f.callback, "callback", "", "with --async: URL the server POSTs the finished call to")
 	fl.VarP(&f.format, "output", "o", "output format: text (the body; with --async the call id) or json (the whole answer)")
 	fl.BoolVarP(&f.include, "include", "i", false, "print the status line and the headers before the body")
+	cmd.ValidArgsFunction = a.completeFunctionArg
+	_ = cmd.RegisterFlagCompletionFunc("method", completeMethod())
 	f.r.addFlag(cmd)
 	return cmd
 }

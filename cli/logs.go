@@ -55,6 +55,7 @@ function in memory (--log-buffer), so logs do not survive a server restart.`,
 	f.StringVar(&fl.since, "since", "", "only lines since a time (RFC 3339) or a duration ago (e.g. 10m)")
 	f.BoolVar(&fl.raw, "raw", false, "print only the text of each line")
 	f.VarP(&fl.format, "output", "o", "output format: text or json (one JSON object per line)")
+	cmd.ValidArgsFunction = a.completeFunctionArg
 	fl.r.addFlag(cmd)
 	return cmd
 }

@@ -68,6 +68,7 @@ default ~/.hearth/admin-token).`,
 		a.loginCmd(),
 		a.logoutCmd(),
 	)
+	addCompletion(root)
 	return root
 }
 

@@ -60,6 +60,8 @@ shown again. Keep it like a password; revoke it with hearth token revoke ID.`,
 	f.StringVar(&req.Name, "name", "", "what the token is for, shown by hearth token list")
 	f.VarP(&format, "output", "o", "output format: text or json")
 	_ = cmd.MarkFlagRequired("role")
+	_ = cmd.RegisterFlagCompletionFunc("role", completeRole())
+	_ = cmd.RegisterFlagCompletionFunc("function", a.completeFunctionFlag)
 	r.addFlag(cmd)
 	return cmd
 }
