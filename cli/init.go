@@ -28,9 +28,32 @@ for the chosen runtime. NAME is also the function's name.`,
 			return a.runInit(cmd, runtime, args[0])
 		},
 	}
-	cmd.Flags().StringVarP(&runtime, "runtime", "r", "", "language runtime of the function (required)")
+	cmd.Flags().StringVarP(&runtime, "runtime", "r", "", "language runtime of the function (required; see the list above)")
 	_ = cmd.RegisterFlagCompletionFunc("runtime", a.completeRuntime)
+	// The help lists the runtimes this binary knows, from its catalog, so it cannot drift from
+	// what init accepts; the catalog is read only when help is asked for.
+	long := cmd.Long
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if names := a.runtimeNames(); len(names) > 0 {
+			c.Long = long + "\n\nRuntimes: " + strings.Join(names, ", ") + " (hearth runtimes shows their versions and images)."
+		}
+		c.Root().HelpFunc()(c, args)
+	})
 	return cmd
+}
+
+// runtimeNames lists the runtimes init accepts; none when the catalog cannot be read.
+func (a *app) runtimeNames() (names []string) {
+	defer func() {
+		if recover() != nil {
+			names = nil // a broken embedded catalog: init itself reports it
+		}
+	}()
+	cat := a.opts.Runtimes
+	if cat == nil {
+		cat = CatalogRuntimes(runtimes.New())
+	}
+	return cat.Names()
 }
 
 func (a *app) runInit(cmd *cobra.Command, runtime, name string) error {

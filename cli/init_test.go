@@ -104,3 +104,18 @@ func TestInitRealCatalog(t *testing.T) {
 	// The list grows with the catalog; what matters is that it is the real catalog's.
 	r.wantError(t, `unknown runtime "cobol": known runtimes are `+strings.Join(cli.CatalogRuntimes(runtimes.New()).Names(), ", "))
 }
+
+// TestInitHelpListsTheRuntimes: init's help names the runtimes it accepts, from the catalog.
+func TestInitHelpListsTheRuntimes(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("init", "--help")
+	r.wantCode(t, cli.ExitOK)
+	if !strings.Contains(r.stdout, "Runtimes: go, python (hearth runtimes shows") {
+		t.Errorf("init --help with the fake catalog:\n%s", r.stdout)
+	}
+	e.opts.Runtimes = nil
+	r = e.run("init", "--help")
+	if !strings.Contains(r.stdout, "Runtimes: docker, go, java, node, python") {
+		t.Errorf("init --help with the real catalog:\n%s", r.stdout)
+	}
+}
