@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// LogLine is one line a function's instance wrote to its stdout or stderr. GET
-// /v1/functions/{name}/logs answers with one JSON object per line (application/x-ndjson).
+// LogLine is one entry a function's instance wrote to its stdout or stderr: a line, or the
+// lines of one multi-line message (a stack trace) joined (docs/user/logs.md). GET
+// /v1/functions/{name}/logs answers with one JSON object per entry (application/x-ndjson).
 type LogLine struct {
-	// Time is when the container engine received the line.
+	// Time is when the container engine received the (first) line.
 	Time time.Time `json:"time"`
 	// Instance is the id of the instance that wrote it.
 	Instance string `json:"instance"`
@@ -17,7 +18,8 @@ type LogLine struct {
 	// CallID is the call the instance was serving when it wrote the line; empty when that is not
 	// known (a line from the instance's start, or one written while it served several calls).
 	CallID string `json:"call_id"`
-	// Line is the text, without its line break.
+	// Line is the text, without its last line break; a multi-line entry's lines are joined
+	// with "\n".
 	Line string `json:"line"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,12 +33,14 @@ func (a *app) logsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs NAME",
 		Short: "Show what a function's instances printed",
-		Long: `Show what a function's instances wrote to stdout and stderr, oldest first, one line each:
+		Long: `Show what a function's instances wrote to stdout and stderr, oldest first, one entry each:
 
   TIME INSTANCE [CALL] TEXT
 
-CALL is the start of the id of the call the instance was serving (the Hearth-Call-Id header of
-its answer), or dashes when that is not known. The server keeps the recent output of each
+CALL is the end of the id of the call the instance was serving (the Hearth-Call-Id header of
+its answer), or dashes when that is not known. A message of several lines (a Python traceback,
+a Java stack trace, a Go panic) is one entry: its other lines follow the first, indented to
+where its text starts. The server keeps the recent output of each
 function in memory (--log-buffer), so logs do not survive a server restart.`,
 		Example: `  hearth logs hello
   hearth logs hello -f
@@ -53,7 +56,7 @@ function in memory (--log-buffer), so logs do not survive a server restart.`,
 	f.StringVar(&fl.call, "call", "", "only the lines of one call: its id, or the end of it as shown in brackets")
 	f.IntVar(&fl.tail, "tail", api.DefaultLogTail, "how many of the last lines to show (-1: all the server kept)")
 	f.StringVar(&fl.since, "since", "", "only lines since a time (RFC 3339) or a duration ago (e.g. 10m)")
-	f.BoolVar(&fl.raw, "raw", false, "print only the text of each line")
+	f.BoolVar(&fl.raw, "raw", false, "print only the text of each entry, as it was written")
 	f.VarP(&fl.format, "output", "o", "output format: text or json (one JSON object per line)")
 	cmd.ValidArgsFunction = a.completeFunctionArg
 	fl.r.addFlag(cmd)
@@ -87,7 +90,9 @@ func (a *app) runLogs(ctx context.Context, cmd *cobra.Command, name string, fl l
 	return err
 }
 
-// writeLogLine writes l as "TIME INSTANCE [CALL] TEXT", or only TEXT when raw.
+// writeLogLine writes l as "TIME INSTANCE [CALL] TEXT", or only TEXT when raw. The further
+// lines of a multi-line entry are indented to where its text starts, as journalctl does, so
+// that a stack trace keeps its shape and reads as one message under one prefix.
 func writeLogLine(w io.Writer, l api.LogLine, raw bool) error {
 	if raw {
 		_, err := fmt.Fprintln(w, l.Line)
@@ -98,7 +103,23 @@ func writeLogLine(w io.Writer, l api.LogLine, raw bool) error {
 	if l.CallID != "" {
 		call = l.CallID[max(0, len(l.CallID)-8):]
 	}
-	_, err := fmt.Fprintf(w, "%s %s [%s] %s\n", l.Time.UTC().Format(logTimeFormat), l.Instance, call, l.Line)
+	prefix := fmt.Sprintf("%s %s [%s] ", l.Time.UTC().Format(logTimeFormat), l.Instance, call)
+	first, rest, multi := strings.Cut(l.Line, "\n")
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteString(first)
+	b.WriteByte('\n')
+	if multi {
+		indent := strings.Repeat(" ", len(prefix))
+		for line := range strings.SplitSeq(rest, "\n") {
+			if line != "" { // a blank line of a trace stays blank, without trailing spaces
+				b.WriteString(indent)
+				b.WriteString(line)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 

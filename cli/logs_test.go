@@ -25,6 +25,7 @@ var sampleLogs = []api.LogLine{
 // holds the answer open until the client goes away, or ends it when hangUp is set.
 type logsServer struct {
 	hangUp bool
+	lines  []api.LogLine // what it serves; sampleLogs when nil
 
 	mu    sync.Mutex
 	query url.Values // of the last request
@@ -43,7 +44,11 @@ func (s *logsServer) start(t *testing.T, e *env) {
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(w)
-		for _, l := range sampleLogs {
+		lines := s.lines
+		if lines == nil {
+			lines = sampleLogs
+		}
+		for _, l := range lines {
 			_ = enc.Encode(l)
 		}
 		if r.URL.Query().Get("follow") != "true" || s.hangUp {
@@ -177,5 +182,44 @@ func TestLogsFollowUntilInterrupted(t *testing.T) {
 	defer out.mu.Unlock()
 	if got := strings.Count(out.b.String(), "\n"); got != len(sampleLogs) {
 		t.Errorf("printed %d lines, want %d:\n%s", got, len(sampleLogs), out.b.String())
+	}
+}
+
+// TestLogsMultiLineEntry prints an entry of several lines (a traceback the server kept as one):
+// its first line after the prefix, the others indented to where the text starts.
+func TestLogsMultiLineEntry(t *testing.T) {
+	e := newEnv(t)
+	trace := "Traceback (most recent call last):\n  File \"/app/handler.py\", line 3, in handle\n\nValueError: bad"
+	s := &logsServer{lines: []api.LogLine{
+		{Time: now, Instance: "hello-v1-ab12cd34", Stream: "stderr", CallID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", Line: trace},
+		{Time: now.Add(time.Millisecond), Instance: "hello-v1-ab12cd34", Stream: "stdout", Line: "next"},
+	}}
+	s.start(t, e)
+
+	r := e.run("logs", "hello")
+	r.wantCode(t, cli.ExitOK)
+	pad := strings.Repeat(" ", len("2025-06-01T12:00:00.000Z hello-v1-ab12cd34 [c6d7e8f9] "))
+	want := "" +
+		"2025-06-01T12:00:00.000Z hello-v1-ab12cd34 [c6d7e8f9] Traceback (most recent call last):\n" +
+		pad + "  File \"/app/handler.py\", line 3, in handle\n" +
+		"\n" +
+		pad + "ValueError: bad\n" +
+		"2025-06-01T12:00:00.001Z hello-v1-ab12cd34 [--------] next\n"
+	if r.stdout != want {
+		t.Errorf("stdout =\n%s\nwant\n%s", r.stdout, want)
+	}
+
+	r = e.run("logs", "hello", "--raw")
+	r.wantCode(t, cli.ExitOK)
+	if want := trace + "\nnext\n"; r.stdout != want {
+		t.Errorf("--raw stdout = %q, want %q", r.stdout, want)
+	}
+
+	r = e.run("logs", "hello", "-o", "json")
+	r.wantCode(t, cli.ExitOK)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var l api.LogLine
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &l) != nil || l.Line != trace {
+		t.Errorf("-o json stdout = %q, want one JSON object per entry, the first with the whole trace", r.stdout)
 	}
 }

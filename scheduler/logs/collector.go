@@ -18,6 +18,7 @@ const (
 	DefaultLateGrace  = 100 * time.Millisecond
 	DefaultStopGrace  = 30 * time.Second
 	DefaultRetryDelay = time.Second
+	DefaultJoinWindow = 50 * time.Millisecond
 )
 
 // Source streams an instance's output: agent.Agent (and driver.Driver) satisfy it. The
@@ -43,7 +44,8 @@ type Config struct {
 	// MaxBytes bounds what is kept per function: the lines' text plus a little per line. A
 	// negative value turns collection off (the API then has no lines to show).
 	MaxBytes int
-	// MaxLines bounds how many lines are kept per function.
+	// MaxLines bounds how many entries (lines, or multi-line messages kept as one) are kept per
+	// function.
 	MaxLines int
 	// LateGrace is how long after a call ended a line may still be tagged with it (see
 	// callHistory.tag).
@@ -54,6 +56,10 @@ type Config struct {
 	StopGrace time.Duration
 	// RetryDelay is the pause before a broken stream is opened again.
 	RetryDelay time.Duration
+	// JoinWindow is how soon after a line the next one must be written to continue it as one
+	// entry (a stack trace's frames, see joins), and so how long a line is held back, waiting
+	// for what may continue it, before followers see it. Negative: every line is an entry.
+	JoinWindow time.Duration
 	// Now stamps lines that come without a timestamp.
 	Now func() time.Time
 }
@@ -73,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = DefaultRetryDelay
+	}
+	if c.JoinWindow == 0 {
+		c.JoinWindow = DefaultJoinWindow
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -218,7 +227,8 @@ func (c *Collector) instance(id string) *followed {
 	return c.instances[id]
 }
 
-// add keeps a line an instance wrote at t.
+// add keeps an entry (a line, or the lines of one message joined by a joiner) that an
+// instance began to write at t.
 func (c *Collector) add(in *followed, instanceID string, stream driver.Stream, t time.Time, text string) {
 	in.callsMu.Lock()
 	callID := in.calls.tag(t, text)

@@ -5,9 +5,19 @@
 // following stream per output stream, through the node (agent.Agent.Logs), with the engine's
 // timestamp on every line. A stream that breaks is opened again from the last line's time.
 //
-// Each function has a ring of its most recent lines, bounded in bytes and in lines, in memory:
+// # Entries
+//
+// A message of several lines (a Python traceback, a Java stack trace, a Go panic) is kept as one
+// entry, its text holding the line breaks: a joiner per stream adds to an entry each line that
+// continues it (starts with whitespace, or is one of a few known lines of a trace: see joins)
+// and was written within Config.JoinWindow (50 ms) of the line before, by the engine's
+// timestamps. An entry is bounded (200 lines, 64 KiB) and is handed to the ring when a line that
+// does not continue it comes, or once the window has passed without more, so a lone line waits
+// at most that long.
+//
+// Each function has a ring of its most recent entries, bounded in bytes and in entries, in memory:
 // logs do not survive a server restart, and a deleted function's go with it (Forget). Every
-// line carries its time, instance, stream and, when known, the call it belongs to.
+// entry carries its (first line's) time, instance, stream and, when known, the call it belongs to.
 //
 // # Calls
 //

@@ -33,13 +33,16 @@ const maxRetryDelay = 30 * time.Second
 func (c *Collector) follow(ctx context.Context, in *followed, id string, stream driver.Stream) {
 	defer c.wg.Done()
 	defer c.readerDone(id, in)
+	// One joiner for the whole follow: its last entry is handed over when the follow ends.
+	j := newJoiner(c.cfg.JoinWindow, func(t time.Time, text string) { c.add(in, id, stream, t, text) })
+	defer j.stop()
 	var pos position
 	delay, warned := c.cfg.RetryDelay, false
 	for {
 		rc, err := c.src.Logs(ctx, id, driver.LogOptions{Follow: true, Timestamps: true, Stream: stream, Since: pos.last})
 		if err == nil {
 			before := pos
-			err = c.read(in, id, stream, rc, &pos)
+			err = c.read(j, rc, &pos)
 			_ = rc.Close()
 			if err == nil {
 				return // the instance's output ended
@@ -67,9 +70,9 @@ func (c *Collector) follow(ctx context.Context, in *followed, id string, stream 
 	}
 }
 
-// read adds each line of r to the collector until r ends: nil at its end, the error otherwise.
-// A stream opened again after a break starts with lines read before it; pos skips those.
-func (c *Collector) read(in *followed, id string, stream driver.Stream, r io.Reader, pos *position) error {
+// read hands each line of r to j until r ends: nil at its end, the error otherwise. A stream
+// opened again after a break starts with lines read before it; pos skips those.
+func (c *Collector) read(j *joiner, r io.Reader, pos *position) error {
 	catchUp := position{last: pos.last, atLast: pos.atLast}
 	br := bufio.NewReaderSize(r, maxLineBytes+64) // the timestamp fits in the margin
 	for {
@@ -82,7 +85,7 @@ func (c *Collector) read(in *followed, id string, stream driver.Stream, r io.Rea
 			t, line := c.parse(strings.TrimRight(text, "\r\n"))
 			if !catchUp.seen(t) {
 				pos.advance(t)
-				c.add(in, id, stream, t, line)
+				j.line(t, line)
 			}
 		}
 		if errors.Is(err, io.EOF) {

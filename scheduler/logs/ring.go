@@ -18,8 +18,8 @@ type entry struct {
 	line api.LogLine
 }
 
-// ring keeps one function's most recent lines, at most maxLines of them and at most maxBytes
-// in all (counted by entrySize), dropping the oldest first. The newest line is always kept, so a
+// ring keeps one function's most recent lines (entries: a multi-line message is one), at most
+// maxLines of them and at most maxBytes in all (counted by entrySize), dropping the oldest first. The newest line is always kept, so a
 // single line over the byte limit is kept alone. Entries are in the order they were added, which
 // is the order of their seq; what tail and after return is in the order of the lines' times.
 // It is not safe for concurrent use.
