@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hearthfn/hearth/builder/buildctx"
 	"github.com/hearthfn/hearth/cli"
 	"github.com/hearthfn/hearth/runtimes"
@@ -26,7 +28,7 @@ func main() {
 	catalog := runtimes.New()
 	home, _ := os.UserHomeDir()     // none: no local admin token is looked for
 	config, _ := os.UserConfigDir() // none: hearth login says it cannot save
-	root := cli.NewRoot(cli.Options{
+	root := newRoot(catalog, cli.Options{
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
 		Stdin:         os.Stdin,
@@ -38,8 +40,14 @@ func main() {
 		ParseFuncFile: funcfile.Parse,
 		PackDir:       buildctx.PackDir,
 	})
-	root.AddCommand(newServerCmd(catalog), newAgentCmd(), newImagesCmd(catalog), newDriverCmd())
 	code := cli.Execute(ctx, root, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+// newRoot is the whole command tree: the CLI's commands and this binary's roles.
+func newRoot(catalog *runtimes.Catalog, opts cli.Options) *cobra.Command {
+	root := cli.NewRoot(opts)
+	root.AddCommand(newServerCmd(catalog), newAgentCmd(), newImagesCmd(catalog), newDriverCmd())
+	return root
 }
