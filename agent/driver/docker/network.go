@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
@@ -123,6 +124,9 @@ func (d *Driver) forgetNetwork(name string) {
 	d.nets.mu.Unlock()
 }
 
+// networkSettle bounds how long a network create may take, for setupNetwork's second look.
+const networkSettle = time.Second
+
 // setupNetwork finds or makes the network and closes the host to it. Docker's own check for a
 // duplicate name is not atomic: servers that make the network at the same moment can make
 // several of one name (seen on 20.10 with six concurrent creates). So every one of them then
@@ -153,6 +157,24 @@ func (d *Driver) setupNetwork(ctx context.Context, name string, internal bool) (
 	n, err := pickNetwork(name, found)
 	if err != nil {
 		return netInfo{}, err
+	}
+	// Docker lists a network once its create has returned but stamps it when the create began,
+	// so a create that began before n's and is still under way makes an older network, which
+	// every driver that lists after it would pick. Once no such create can still be under way
+	// (they take well under networkSettle), list and pick again: every driver then settles on
+	// the same one. Only a network made moments ago costs this wait, once per driver.
+	if wait := time.Until(n.Created.Add(networkSettle)); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return netInfo{}, fmt.Errorf("network %s: %w", name, ctx.Err())
+		}
+		if found, err = d.findNetworks(ctx, name); err != nil {
+			return netInfo{}, err
+		}
+		if n, err = pickNetwork(name, found); err != nil {
+			return netInfo{}, err
+		}
 	}
 	if created != "" && created != n.ID {
 		d.removeNetworkQuietly(ctx, created)
