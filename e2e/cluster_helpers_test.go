@@ -551,3 +551,14 @@ func notOKBadGatewayOrUnavailable(as []answer) []answer {
 	}
 	return bad
 }
+
+// busiestNode returns the node with the most of ins, and how many it has (the first by id
+// among equals, so that a test's choice does not depend on map order).
+func busiestNode(ins []api.InstanceStatus) (node string, most int) {
+	for n, ids := range byNode(ins) {
+		if len(ids) > most || (len(ids) == most && n < node) {
+			node, most = n, len(ids)
+		}
+	}
+	return node, most
+}

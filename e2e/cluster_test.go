@@ -180,12 +180,7 @@ func TestCluster(t *testing.T) {
 				before = c.instancesOf(t, fn)
 				return len(before) == 6
 			})
-			node, most := "", 0
-			for n, ids := range byNode(before) {
-				if len(ids) > most {
-					node, most = n, len(ids)
-				}
-			}
+			node, _ := busiestNode(before)
 			victim := c.agentOf(t, node)
 			t.Logf("instances by node before the kill: %v; killing %s (%s)", byNode(before), victim.name, node)
 			killed := time.Now()
@@ -256,12 +251,7 @@ func TestCluster(t *testing.T) {
 		}},
 
 		{"drain under load", func(t *testing.T) {
-			node, most := "", 0
-			for n, ids := range byNode(c.instancesOf(t, fn)) {
-				if len(ids) > most {
-					node, most = n, len(ids)
-				}
-			}
+			node, most := busiestNode(c.instancesOf(t, fn))
 			if most == 0 {
 				t.Fatal("no instance to drain")
 			}
@@ -300,12 +290,7 @@ func TestCluster(t *testing.T) {
 			// The whole host goes: its agent is killed and its engine stops, taking its
 			// containers with it, so calls on their way to them fail; those are 502s and 503s,
 			// and the async ones among them are tried again elsewhere.
-			node, most := "", 0
-			for n, ids := range byNode(c.instancesOf(t, fn)) {
-				if len(ids) > most {
-					node, most = n, len(ids)
-				}
-			}
+			node, most := busiestNode(c.instancesOf(t, fn))
 			if most == 0 {
 				t.Fatal("no node with instances to lose")
 			}

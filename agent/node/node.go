@@ -82,32 +82,6 @@ func (n *Node) Info(ctx context.Context) (agent.NodeInfo, error) {
 	return agent.NodeInfo{ID: n.cfg.ID, Driver: fp}, nil
 }
 
-// Reconcile removes every instance that carries this node's label, as leftovers of an earlier
-// run (a crash, a kill), and returns how many it removed.
-//
-// The server no longer calls it at start: a restarted server keeps its warm pool, since the
-// pool adopts the instances it lists for a function's current version (by their endpoints)
-// and stops the others itself. Reconcile stays for tests and tools that want a node's
-// instances gone.
-func (n *Node) Reconcile(ctx context.Context) (int, error) {
-	all, err := n.driver.List(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("list instances: %w", err)
-	}
-	removed := 0
-	for _, st := range all {
-		if st.Labels[instance.LabelNode] != n.cfg.ID {
-			continue
-		}
-		if err := n.driver.Stop(ctx, st.Instance.ID, 0); err != nil && !errors.Is(err, driver.ErrInstanceNotFound) {
-			return removed, fmt.Errorf("remove leftover instance %s: %w", st.Instance.ID, err)
-		}
-		n.log.Info("removed leftover instance", "node", n.cfg.ID, "instance", st.Instance.ID, "function", st.Function)
-		removed++
-	}
-	return removed, nil
-}
-
 // StartInstance implements agent.Agent.
 func (n *Node) StartInstance(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
 	labels := make(map[string]string, len(spec.Labels)+5)

@@ -321,41 +321,6 @@ func twoNodes(t *testing.T) (d *fake.Driver, n1, n2 *node.Node) {
 	return d, n1, n2
 }
 
-func TestReconcileRemovesOnlyThisNodesInstances(t *testing.T) {
-	d, _, n2 := twoNodes(t)
-
-	// A restart of node n1: a new Node with the same id that knows of nothing.
-	restarted := newNode(t, "n1", d)
-	removed, err := restarted.Reconcile(t.Context())
-	if err != nil || removed != 2 {
-		t.Fatalf("Reconcile = %d, %v; want 2 removed", removed, err)
-	}
-	if got, want := listIDs(t, d), []string{"b1", "stray"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("left after reconcile: %v, want %v", got, want)
-	}
-	if removed, err := restarted.Reconcile(t.Context()); err != nil || removed != 0 {
-		t.Errorf("second Reconcile = %d, %v; want 0", removed, err)
-	}
-	if removed, err := n2.Reconcile(t.Context()); err != nil || removed != 1 {
-		t.Errorf("Reconcile of n2 = %d, %v; want its 1 instance", removed, err)
-	}
-	if got := listIDs(t, d); !reflect.DeepEqual(got, []string{"stray"}) {
-		t.Errorf("left after both reconciles: %v, want only the unlabelled one", got)
-	}
-}
-
-func TestReconcileListFails(t *testing.T) {
-	d := newFake(t, fake.WithHook(func(_ context.Context, op fake.Op, _ string) error {
-		if op == fake.OpList {
-			return driver.ErrUnavailable
-		}
-		return nil
-	}))
-	if _, err := newNode(t, "n1", d).Reconcile(t.Context()); !errors.Is(err, driver.ErrUnavailable) {
-		t.Errorf("Reconcile = %v, want driver.ErrUnavailable", err)
-	}
-}
-
 func TestInstancesListsOnlyThisNodes(t *testing.T) {
 	_, n1, n2 := twoNodes(t)
 	for _, tt := range []struct {
