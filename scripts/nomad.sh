@@ -163,6 +163,20 @@ plugin "docker" {
 EOF
 }
 
+# An agent that answers but whose executable is gone (a cache or a temp dir cleared under it)
+# cannot start tasks: each one fails launching its log process from that file. Stop it, so that
+# one is started again from the binary at hand.
+for pid in $(pgrep -f "agent -dev -bind 127.0.0.1 -config" || true); do
+  if readlink "/proc/$pid/exe" 2>/dev/null | grep -q ' (deleted)$'; then
+    log "stopping the Nomad agent (pid $pid): its executable was deleted"
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+  fi
+done
+
 if ! answers; then
   if ! docker info >/dev/null 2>&1; then
     log "Docker does not answer: run scripts/docker.sh first (the agent's docker driver needs it)"
