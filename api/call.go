@@ -50,6 +50,12 @@ type Call struct {
 	// Attempts counts runs of an async call.
 	Attempts    int    `json:"attempts,omitempty"`
 	CallbackURL string `json:"callback_url,omitempty"`
+	// Trigger marks a call a trigger made: "cron/<name>", or "cron/<name> (catch-up of N)" for
+	// the one call that stands for N times missed while the server was down.
+	Trigger string `json:"trigger,omitempty"`
+	// Alias is the alias the call came through (/invoke/NAME@ALIAS, or the function's default
+	// alias); empty when it named no alias.
+	Alias string `json:"alias,omitempty"`
 	// Result is an async call's answer, once it has one.
 	Result *CallResult `json:"result,omitempty"`
 }

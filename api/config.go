@@ -1,15 +1,23 @@
 package api
 
-import "maps"
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+)
 
 // ConfigPatch is the body of PATCH /v1/functions/{name}/config: the settings to change. A field
 // left out (nil) keeps its current value. Env is merged into the function's environment key by
 // key: a key with a value sets it, a key with null or "" removes it, and keys not named keep
 // their values. The change is recorded as a new version with the same image; a later deploy
 // applies func.yaml again and so overrides it.
+//
+// In JSON, MemoryMB is "memory" (megabytes) and CPUMilli is "cpu" (a string such as "500m" or
+// "0.5", or "0" for no limit), as func.yaml writes them; see MarshalJSON and DeprecatedConfigKeys.
 type ConfigPatch struct {
-	MemoryMB     *int64    `json:"memory_mb,omitempty"`
-	CPUMilli     *int64    `json:"cpu_milli,omitempty"`
+	MemoryMB     *int64    `json:"-"`
+	CPUMilli     *int64    `json:"-"`
 	Timeout      *Duration `json:"timeout,omitempty"`
 	IdleTimeout  *Duration `json:"idle_timeout,omitempty"`
 	PauseTimeout *Duration `json:"pause_timeout,omitempty"`
@@ -26,8 +34,62 @@ type ConfigPatch struct {
 // ConfigKeys are the keys of a ConfigPatch, as JSON and `hearth config` write them, in the
 // order they are shown.
 var ConfigKeys = []string{
-	"memory_mb", "cpu_milli", "timeout", "idle_timeout", "pause_timeout",
+	"memory", "cpu", "timeout", "idle_timeout", "pause_timeout",
 	"concurrency", "min_instances", "max_instances", "queue", "public", "env",
+}
+
+// DeprecatedConfigKeys maps the settings' old names to their names now. The old ones are still
+// accepted, with a deprecation note, by `hearth config` and PATCH .../config: "memory_mb" is a
+// number of megabytes as "memory" is; "cpu_milli" is a number of millicores (500), where "cpu"
+// is written as func.yaml writes it ("500m").
+var DeprecatedConfigKeys = map[string]string{"memory_mb": "memory", "cpu_milli": "cpu"}
+
+// configFields is ConfigPatch without its JSON methods.
+type configFields ConfigPatch
+
+// MarshalJSON writes the patch with "memory" and "cpu" ("500m", or "0" for no limit) first.
+func (p ConfigPatch) MarshalJSON() ([]byte, error) {
+	var cpu *string
+	if p.CPUMilli != nil {
+		c := FormatCPU(*p.CPUMilli)
+		if c == "" {
+			c = "0"
+		}
+		cpu = &c
+	}
+	return json.Marshal(struct {
+		Memory *int64  `json:"memory,omitempty"`
+		CPU    *string `json:"cpu,omitempty"`
+		configFields
+	}{p.MemoryMB, cpu, configFields(p)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, and the old "memory_mb" and "cpu_milli"
+// (millicores) too; the new name wins where both are given. It is lenient, for Go clients and
+// tests: the server reads PATCH bodies strictly, key by key, in scheduler/httpapi.
+func (p *ConfigPatch) UnmarshalJSON(b []byte) error {
+	w := struct {
+		Memory      *int64          `json:"memory"`
+		OldMemoryMB *int64          `json:"memory_mb"`
+		CPU         json.RawMessage `json:"cpu"`
+		OldCPUMilli *int64          `json:"cpu_milli"`
+		*configFields
+	}{configFields: (*configFields)(p)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	p.MemoryMB = cmp.Or(w.Memory, w.OldMemoryMB, p.MemoryMB)
+	switch {
+	case len(w.CPU) > 0 && string(w.CPU) != "null":
+		milli, err := decodeCPUJSON(w.CPU)
+		if err != nil {
+			return fmt.Errorf("setting \"cpu\": %w", err)
+		}
+		p.CPUMilli = &milli
+	case w.OldCPUMilli != nil:
+		p.CPUMilli = w.OldCPUMilli
+	}
+	return nil
 }
 
 // Apply returns s with p's changes. s is not modified: its Env is copied. An Env left with no

@@ -41,7 +41,7 @@ func TestSettingsOfRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"memory_mb":128,"cpu_milli":0,"timeout":"30s","idle_timeout":"30s","pause_timeout":"5m0s",` +
+	const want = `{"memory":128,"cpu":"0","timeout":"30s","idle_timeout":"30s","pause_timeout":"5m0s",` +
 		`"concurrency":1,"min_instances":0,"max_instances":3,"queue":100,"public":false,"env":{"A":"1"}}`
 	if string(b) != want {
 		t.Errorf("json =\n%s\nwant\n%s", b, want)

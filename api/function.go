@@ -14,8 +14,10 @@ type FunctionSpec struct {
 	// Handler names the entry point where a runtime needs one (e.g. "main.handle" in Python).
 	Handler string `json:"handler,omitempty"`
 
-	MemoryMB int64 `json:"memory_mb"`
-	CPUMilli int64 `json:"cpu_milli"`
+	// MemoryMB and CPUMilli are "memory" (megabytes) and "cpu" ("500m") in JSON, as in
+	// func.yaml: spec_json.go writes them, and also reads the old "memory_mb"/"cpu_milli".
+	MemoryMB int64 `json:"-"`
+	CPUMilli int64 `json:"-"`
 	// Timeout bounds one call; past it the call is cut off with 504 and the instance replaced.
 	Timeout Duration `json:"timeout"`
 	// IdleTimeout is how long an instance may sit unused before it is paused (or stopped, on a
@@ -61,9 +63,17 @@ type FunctionSpec struct {
 	// allowed, NetworkNone for no outbound traffic at all (hearth still reaches the instance).
 	Network string `json:"network,omitempty"`
 
+	// SecretsAs is how instances get the function's secrets (hearth secret set): SecretsFiles
+	// (the default when empty) as files under /run/secrets, or SecretsEnv as environment
+	// variables.
+	SecretsAs string `json:"secrets_as,omitempty"`
+
 	// Constraints are node labels an instance's node must carry, each with exactly the value
 	// given (func.yaml `constraints: {zone: a}`); none means any node.
 	Constraints map[string]string `json:"constraints,omitempty"`
+
+	// Triggers are the function's cron triggers (func.yaml `triggers`; docs/user/triggers.md).
+	Triggers []Trigger `json:"triggers,omitempty"`
 }
 
 // Values of FunctionSpec.User and FunctionSpec.Network with a meaning of their own.
@@ -142,6 +152,13 @@ type Function struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Pool is present on a single-function GET only.
 	Pool *PoolStatus `json:"pool,omitempty"`
+	// Secrets are the keys of the function's secrets, never their values; on a
+	// single-function GET only (Version.Spec.SecretsAs says how instances get them).
+	Secrets []string `json:"secrets,omitempty"`
+	// DefaultAlias is the alias /invoke/NAME follows; "" when it calls the current version.
+	DefaultAlias string `json:"default_alias,omitempty"`
+	// Aliases are the function's aliases; present on a single-function GET only.
+	Aliases []Alias `json:"aliases,omitempty"`
 }
 
 // Version is one deployed build of a function. Numbers start at 1 and only grow.
@@ -153,6 +170,10 @@ type Version struct {
 	// share an image.
 	SourceHash string    `json:"source_hash"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Current is true on the current version in GET /v1/functions/{name}/versions.
+	Current bool `json:"current,omitempty"`
+	// Aliases name the aliases that route calls to this version, in the version list.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // FunctionList is the body of GET /v1/functions.

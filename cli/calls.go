@@ -27,6 +27,8 @@ type callsFlags struct {
 	status string
 	limit  int
 	before string
+	// version keeps the calls one version served (0: all).
+	version int
 }
 
 func (a *app) callsCmd() *cobra.Command {
@@ -45,6 +47,7 @@ the flag that shows the next one. To list the calls of a function called "get", 
 "hearth calls -- get".`,
 		Example: `  hearth calls
   hearth calls hello --status failed
+  hearth calls hello --version 4
   hearth calls hello --limit 100 --before 3f2a9c...`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -60,6 +63,9 @@ the flag that shows the next one. To list the calls of a function called "get", 
 			if f.limit < 1 || f.limit > 1000 {
 				return usageErrorf("--limit must be from 1 to 1000, got %d", f.limit)
 			}
+			if f.version < 0 || (f.version > 0 && name == "") {
+				return usageErrorf("--version needs a function: hearth calls NAME --version N")
+			}
 			return a.runCalls(cmd.Context(), cmd, name, f)
 		},
 	}
@@ -68,6 +74,7 @@ the flag that shows the next one. To list the calls of a function called "get", 
 	fl.StringVar(&f.status, "status", "", "only calls with this status (queued, running, succeeded, failed, timed_out, error, canceled)")
 	fl.IntVar(&f.limit, "limit", 50, "how many calls to list, at most 1000")
 	fl.StringVar(&f.before, "before", "", "only calls older than this call id (the next page)")
+	fl.IntVar(&f.version, "version", 0, "only calls that version N of the function served")
 	cmd.ValidArgsFunction = a.completeFunctionArg
 	_ = cmd.RegisterFlagCompletionFunc("status", completeCallStatus())
 	f.r.addFlag(cmd)
@@ -80,7 +87,8 @@ func (a *app) runCalls(ctx context.Context, cmd *cobra.Command, name string, f c
 	if err != nil {
 		return err
 	}
-	l, err := c.ListCalls(ctx, client.ListCallsOptions{Function: name, Status: api.CallStatus(f.status), Before: f.before, Limit: f.limit})
+	l, err := c.ListCalls(ctx, client.ListCallsOptions{Function: name, Status: api.CallStatus(f.status), Before: f.before, Limit: f.limit,
+		Version: f.version})
 	if err != nil {
 		return err
 	}
@@ -105,7 +113,7 @@ func (a *app) runCalls(ctx context.Context, cmd *cobra.Command, name string, f c
 	t := output.NewTable(out, "id", "function", "version", "async", "status", "http", "cold", "started", "duration", "error")
 	now := a.opts.Now()
 	for _, call := range l.Items {
-		t.Row(call.ID, call.Function, orNone(call.Version), mode(call), call.Status, orNone(call.HTTPStatus),
+		t.Row(call.ID, call.Function, versionCell(call), mode(call), call.Status, orNone(call.HTTPStatus),
 			call.Cold, output.Ago(now, call.StartedAt), duration(call), truncate(call.Error, 60))
 	}
 	if err := t.Flush(); err != nil {
@@ -125,6 +133,9 @@ func nextPage(path, name string, f callsFlags, next string) string {
 	}
 	if f.limit != 50 {
 		s += " --limit " + strconv.Itoa(f.limit)
+	}
+	if f.version > 0 {
+		s += " --version " + strconv.Itoa(f.version)
 	}
 	s += " --before " + next
 	switch name {
@@ -205,7 +216,7 @@ func callFields(c api.Call, now time.Time) []output.Field {
 	fields := []output.Field{
 		{Name: "ID", Value: c.ID},
 		{Name: "Function", Value: c.Function},
-		{Name: "Version", Value: orNone(c.Version)},
+		{Name: "Version", Value: versionCell(c)},
 		{Name: "Mode", Value: mode(c)},
 		{Name: "Status", Value: string(c.Status)},
 		{Name: "HTTP status", Value: orNone(c.HTTPStatus)},
@@ -220,6 +231,9 @@ func callFields(c api.Call, now time.Time) []output.Field {
 		fields = append(fields,
 			output.Field{Name: "Attempts", Value: strconv.Itoa(c.Attempts)},
 			output.Field{Name: "Callback", Value: c.CallbackURL})
+	}
+	if c.Trigger != "" { // a cron trigger's firing (hearth triggers)
+		fields = append(fields, output.Field{Name: "Trigger", Value: c.Trigger})
 	}
 	return append(fields, output.Field{Name: "Error", Value: c.Error})
 }
@@ -297,4 +311,13 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-3]) + "..."
+}
+
+// versionCell is the version that served a call, with the alias it came through: "4 (live)".
+func versionCell(c api.Call) string {
+	v := orNone(c.Version)
+	if c.Alias != "" {
+		v = strings.TrimSpace(v + " (" + c.Alias + ")")
+	}
+	return v
 }

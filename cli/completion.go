@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -160,7 +161,7 @@ func (a *app) completeConfigArg(cmd *cobra.Command, args []string, toComplete st
 	given := map[string]bool{}
 	for _, arg := range args[1:] {
 		key, _, _ := strings.Cut(arg, "=")
-		given[key] = true
+		given[cmp.Or(api.DeprecatedConfigKeys[key], key)] = true
 	}
 	var keys []string
 	for _, k := range settingKeys() {

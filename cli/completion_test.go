@@ -141,12 +141,14 @@ func TestCompleteRuntimes(t *testing.T) {
 
 func TestCompleteSettingKeys(t *testing.T) {
 	e := newEnv(t)
-	all := []string{"memory_mb=", "cpu_milli=", "timeout=", "idle_timeout=", "pause_timeout=",
+	all := []string{"memory=", "cpu=", "timeout=", "idle_timeout=", "pause_timeout=",
 		"concurrency=", "min_instances=", "max_instances=", "queue=", "public=", "env."}
 	e.complete("config", "hello", "").want(t, noSpaceNoFileComp, all...)
-	e.complete("config", "hello", "m").want(t, noSpaceNoFileComp, "memory_mb=", "min_instances=", "max_instances=")
+	e.complete("config", "hello", "m").want(t, noSpaceNoFileComp, "memory=", "min_instances=", "max_instances=")
 	// A key given once is not offered again (config refuses it twice); env. always is.
-	e.complete("config", "hello", "max_instances=5", "env.A=1", "m").want(t, noSpaceNoFileComp, "memory_mb=", "min_instances=")
+	e.complete("config", "hello", "max_instances=5", "env.A=1", "m").want(t, noSpaceNoFileComp, "memory=", "min_instances=")
+	// A setting given by its old name is given.
+	e.complete("config", "hello", "memory_mb=256", "m").want(t, noSpaceNoFileComp, "min_instances=", "max_instances=")
 	e.complete("config", "hello", "env.A=1", "e").want(t, noSpaceNoFileComp, "env.")
 	// Nothing is offered for a value.
 	e.complete("config", "hello", "timeout=").want(t, noFileComp)

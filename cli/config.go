@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/hearthfn/hearth/api/client"
 	"github.com/hearthfn/hearth/cli/output"
 	"github.com/hearthfn/hearth/internal/suggest"
+	"github.com/hearthfn/hearth/runtimes/funcfile"
 )
 
 func (a *app) configCmd() *cobra.Command {
@@ -34,10 +36,13 @@ same image and rolls it out. Warm instances are kept when only pool settings cha
 environment variable, env.KEY= removes it; other variables are kept.
 
 Keys: ` + strings.Join(settingKeys(), ", ") + `.
-Durations are like "30s" or "2m", or a number of seconds.
+memory is in megabytes (256) and cpu is written as in func.yaml: millicores ("500m") or cores
+("0.5", "2"); cpu=0 removes the CPU limit. Durations are like "30s" or "2m", or a number of
+seconds. The old keys memory_mb and cpu_milli (millicores) still work, with a note.
 
 A later "hearth deploy" applies func.yaml again and overrides these changes.`,
-		Example: "  hearth config hello\n  hearth config hello idle_timeout=10s max_instances=5 env.GREETING=hi\n  hearth config hello env.GREETING=",
+		Example: "  hearth config hello\n  hearth config hello memory=256 cpu=500m\n" +
+			"  hearth config hello idle_timeout=10s max_instances=5 env.GREETING=hi\n  hearth config hello env.GREETING=",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("%s needs NAME", cmd.CommandPath())
@@ -56,9 +61,12 @@ A later "hearth deploy" applies func.yaml again and overrides these changes.`,
 
 func (a *app) runConfig(ctx context.Context, cmd *cobra.Command, r remote, name string, assignments []string, format output.Format) error {
 	// Bad arguments are reported before anything is sent.
-	patch, err := parseSettings(assignments)
+	patch, notes, err := parseSettings(assignments)
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(cmd.ErrOrStderr(), n)
 	}
 	c, err := a.client(r)
 	if err != nil {
@@ -91,13 +99,13 @@ func (a *app) runConfig(ctx context.Context, cmd *cobra.Command, r remote, name 
 // "hearth config" takes them.
 func writeSettings(w io.Writer, spec api.FunctionSpec) error {
 	s := spec.WithDefaults()
-	cpu := strconv.FormatInt(s.CPUMilli, 10)
+	cpu := api.FormatCPU(s.CPUMilli)
 	if s.CPUMilli == 0 {
-		cpu += " (no limit)"
+		cpu = "0 (no limit)"
 	}
 	t := output.NewTable(w, "setting", "value")
-	t.Row("memory_mb", s.MemoryMB)
-	t.Row("cpu_milli", cpu)
+	t.Row("memory", s.MemoryMB)
+	t.Row("cpu", cpu)
 	t.Row("timeout", s.Timeout)
 	t.Row("idle_timeout", s.IdleTimeout)
 	t.Row("pause_timeout", s.PauseTimeout)
@@ -113,26 +121,54 @@ func writeSettings(w io.Writer, spec api.FunctionSpec) error {
 }
 
 // setting parses one KEY=VALUE value into a patch; example is a good value, for messages.
+// reason, when set, is func.yaml's own words for a good value ("must be ..."), used instead of
+// the parser's, so that the CLI, the API and func.yaml say the same about the same setting.
 type setting struct {
 	set     func(p *api.ConfigPatch, v string) error
 	example string
+	reason  string
 }
 
 var settings = map[string]setting{
-	"memory_mb":     {intSetting(func(p *api.ConfigPatch, n int64) { p.MemoryMB = &n }), "256"},
-	"cpu_milli":     {intSetting(func(p *api.ConfigPatch, n int64) { p.CPUMilli = &n }), "500"},
-	"timeout":       {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.Timeout = &d }), "30s"},
-	"idle_timeout":  {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.IdleTimeout = &d }), "30s"},
-	"pause_timeout": {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.PauseTimeout = &d }), "5m"},
-	"concurrency":   {intSetting(func(p *api.ConfigPatch, n int) { p.Concurrency = &n }), "4"},
-	"min_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MinInstances = &n }), "1"},
-	"max_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MaxInstances = &n }), "5"},
-	"queue":         {intSetting(func(p *api.ConfigPatch, n int) { p.Queue = &n }), "100"},
-	"public":        {boolSetting(func(p *api.ConfigPatch, b bool) { p.Public = &b }), "true"},
+	"memory": {intSetting(func(p *api.ConfigPatch, n int64) { p.MemoryMB = &n }), "256", funcfile.MemoryReason},
+	"cpu": {func(p *api.ConfigPatch, v string) error {
+		n, err := api.ParseCPULimit(v)
+		p.CPUMilli = &n
+		return err
+	}, "500m", funcfile.CPUReason + ", or 0 for no limit"},
+	"timeout":       {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.Timeout = &d }), "30s", ""},
+	"idle_timeout":  {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.IdleTimeout = &d }), "30s", ""},
+	"pause_timeout": {durationSetting(func(p *api.ConfigPatch, d api.Duration) { p.PauseTimeout = &d }), "5m", ""},
+	"concurrency":   {intSetting(func(p *api.ConfigPatch, n int) { p.Concurrency = &n }), "4", ""},
+	"min_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MinInstances = &n }), "1", ""},
+	"max_instances": {intSetting(func(p *api.ConfigPatch, n int) { p.MaxInstances = &n }), "5", ""},
+	"queue":         {intSetting(func(p *api.ConfigPatch, n int) { p.Queue = &n }), "100", ""},
+	"public":        {boolSetting(func(p *api.ConfigPatch, b bool) { p.Public = &b }), "true", ""},
 }
 
-// settingAliases are names people bring from func.yaml.
-var settingAliases = map[string]string{"memory": "memory_mb", "cpu": "cpu_milli", "env": "env.KEY"}
+// settingAliases are names people bring from func.yaml that are not keys here.
+var settingAliases = map[string]string{"env": "env.KEY"}
+
+// oldSettings read the deprecated keys (api.DeprecatedConfigKeys) as they always were read;
+// each returns the assignment to write instead, for the deprecation note.
+var oldSettings = map[string]func(p *api.ConfigPatch, v string) (instead string, err error){
+	"memory_mb": func(p *api.ConfigPatch, v string) (string, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("memory_mb: %q is not a whole number: use memory=256 (memory_mb is deprecated)", v)
+		}
+		p.MemoryMB = &n
+		return "memory=" + v, nil
+	},
+	"cpu_milli": func(p *api.ConfigPatch, v string) (string, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf(`cpu_milli: %q is not a whole number of millicores: use cpu=500m (cpu_milli is deprecated)`, v)
+		}
+		p.CPUMilli = &n
+		return "cpu=" + cmp.Or(api.FormatCPU(n), "0"), nil
+	},
+}
 
 // settingKeys lists the keys config takes, in the order they are shown.
 func settingKeys() []string {
@@ -174,22 +210,25 @@ func durationSetting(set func(*api.ConfigPatch, api.Duration)) func(*api.ConfigP
 }
 
 // parseSettings turns KEY=VALUE arguments into a patch. Each error is one line naming the key
-// and showing a value that would do.
-func parseSettings(args []string) (api.ConfigPatch, error) {
-	var p api.ConfigPatch
-	seen := map[string]bool{}
+// and showing a value that would do. notes are lines for stderr: one per deprecated key used.
+func parseSettings(args []string) (p api.ConfigPatch, notes []string, err error) {
+	seen := map[string]string{} // setting -> the key it was given as
 	for _, arg := range args {
 		key, val, ok := strings.Cut(arg, "=")
 		if !ok {
-			return p, fmt.Errorf("%q is not a setting: write KEY=VALUE, such as max_instances=5 or env.GREETING=hi", arg)
+			return p, nil, fmt.Errorf("%q is not a setting: write KEY=VALUE, such as max_instances=5 or env.GREETING=hi", arg)
 		}
-		if seen[key] {
-			return p, fmt.Errorf("%s is given twice: give each setting once", key)
+		name := cmp.Or(api.DeprecatedConfigKeys[key], key)
+		if as, twice := seen[name]; twice {
+			if as != key {
+				return p, nil, fmt.Errorf("%s is given twice (as %s and %s): give each setting once", name, as, key)
+			}
+			return p, nil, fmt.Errorf("%s is given twice: give each setting once", key)
 		}
-		seen[key] = true
+		seen[name] = key
 		if name, isEnv := strings.CutPrefix(key, "env."); isEnv {
 			if name == "" {
-				return p, errors.New("env. needs a variable name: write env.GREETING=hi to set one, env.GREETING= to remove it")
+				return p, nil, errors.New("env. needs a variable name: write env.GREETING=hi to set one, env.GREETING= to remove it")
 			}
 			if p.Env == nil {
 				p.Env = map[string]*string{}
@@ -200,6 +239,17 @@ func parseSettings(args []string) (api.ConfigPatch, error) {
 			}
 			continue
 		}
+		if old, ok := oldSettings[key]; ok {
+			if val == "" {
+				return p, nil, fmt.Errorf("%s needs a value, such as %s=%s (%s is deprecated)", name, name, settings[name].example, key)
+			}
+			instead, err := old(&p, val)
+			if err != nil {
+				return p, nil, err
+			}
+			notes = append(notes, fmt.Sprintf("%s is deprecated: use %s", key, instead))
+			continue
+		}
 		s, ok := settings[key]
 		if !ok {
 			hint := ""
@@ -208,14 +258,17 @@ func parseSettings(args []string) (api.ConfigPatch, error) {
 			} else if near := suggest.Closest(key, settingKeys()); near != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", near)
 			}
-			return p, fmt.Errorf("unknown setting %q%s: use one of %s", key, hint, strings.Join(settingKeys(), ", "))
+			return p, nil, fmt.Errorf("unknown setting %q%s: use one of %s", key, hint, strings.Join(settingKeys(), ", "))
 		}
 		if val == "" {
-			return p, fmt.Errorf("%s needs a value, such as %s=%s", key, key, s.example)
+			return p, nil, fmt.Errorf("%s needs a value, such as %s=%s", key, key, s.example)
 		}
 		if err := s.set(&p, val); err != nil {
-			return p, fmt.Errorf("%s: %v: use a value such as %s=%s", key, err, key, s.example)
+			if s.reason != "" {
+				return p, nil, fmt.Errorf("%s: %q %s", key, val, s.reason)
+			}
+			return p, nil, fmt.Errorf("%s: %v: use a value such as %s=%s", key, err, key, s.example)
 		}
 	}
-	return p, nil
+	return p, notes, nil
 }

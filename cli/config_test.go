@@ -80,8 +80,8 @@ func (e *configEnv) configure(w http.ResponseWriter, r *http.Request) {
 
 const helloSettings = "" +
 	"SETTING         VALUE\n" +
-	"memory_mb       256\n" +
-	"cpu_milli       0 (no limit)\n" +
+	"memory          256\n" +
+	"cpu             0 (no limit)\n" +
 	"timeout         30s\n" +
 	"idle_timeout    30s\n" +
 	"pause_timeout   5m0s\n" +
@@ -111,7 +111,7 @@ func TestConfigShow(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("json: %v\n%s", err, r.stdout)
 	}
-	want := map[string]any{"memory_mb": 256.0, "cpu_milli": 0.0, "timeout": "30s", "idle_timeout": "30s",
+	want := map[string]any{"memory": 256.0, "cpu": "0", "timeout": "30s", "idle_timeout": "30s",
 		"pause_timeout": "5m0s", "concurrency": 1.0, "min_instances": 0.0, "max_instances": 10.0, "queue": 100.0,
 		"public": false, "env": map[string]any{"GREETING": "hi", "MODE": "fast"}}
 	if !reflect.DeepEqual(got, want) {
@@ -160,11 +160,19 @@ func TestConfigBadInput(t *testing.T) {
 		{"no equals", []string{"max_instances"},
 			`"max_instances" is not a setting: write KEY=VALUE, such as max_instances=5 or env.GREETING=hi`},
 		{"unknown key", []string{"replicas=3"},
-			`unknown setting "replicas": use one of memory_mb, cpu_milli, timeout, idle_timeout, pause_timeout, concurrency, min_instances, max_instances, queue, public, env.KEY`},
-		{"func.yaml name", []string{"memory=512"}, `unknown setting "memory" (did you mean memory_mb?): use one of memory_mb,`},
-		{"typo", []string{"max_instance=5"}, `unknown setting "max_instance" (did you mean max_instances?): use one of memory_mb,`},
+			`unknown setting "replicas": use one of memory, cpu, timeout, idle_timeout, pause_timeout, concurrency, min_instances, max_instances, queue, public, env.KEY`},
+		{"typo", []string{"max_instance=5"}, `unknown setting "max_instance" (did you mean max_instances?): use one of memory,`},
+		{"memory typo", []string{"memroy=1"}, `unknown setting "memroy" (did you mean memory?): use one of memory, cpu,`},
+		{"env alone", []string{"env=A"}, `unknown setting "env" (did you mean env.KEY?)`},
 		{"bad number", []string{"max_instances=five"}, `max_instances: "five" is not a whole number: use a value such as max_instances=5`},
-		{"fractional number", []string{"memory_mb=1.5"}, `memory_mb: "1.5" is not a whole number: use a value such as memory_mb=256`},
+		{"fractional memory", []string{"memory=1.5"}, `memory: "1.5" must be a whole number of megabytes from 16 to 16384, such as 256`},
+		{"old fractional memory", []string{"memory_mb=1.5"}, `memory_mb: "1.5" is not a whole number: use memory=256 (memory_mb is deprecated)`},
+		{"cpu not an amount", []string{"cpu=lots"}, `cpu: "lots" must be a positive CPU amount such as "100m" (millicores) or "0.5" (cores), or 0 for no limit`},
+		{"cpu finer than a millicore", []string{"cpu=0.0005"}, `cpu: "0.0005" must be a positive CPU amount`},
+		{"old cpu in func.yaml form", []string{"cpu_milli=500m"}, `cpu_milli: "500m" is not a whole number of millicores: use cpu=500m (cpu_milli is deprecated)`},
+		{"empty cpu", []string{"cpu="}, "cpu needs a value, such as cpu=500m"},
+		{"empty old memory", []string{"memory_mb="}, "memory needs a value, such as memory=256 (memory_mb is deprecated)"},
+		{"both spellings", []string{"memory=256", "memory_mb=256"}, "memory is given twice (as memory and memory_mb): give each setting once"},
 		{"bad duration", []string{"idle_timeout=soon"}, `idle_timeout: "soon" is not a duration: use a value such as idle_timeout=30s`},
 		{"empty value", []string{"timeout="}, "timeout needs a value, such as timeout=30s"},
 		{"env without a name", []string{"env.=x"}, "env. needs a variable name: write env.GREETING=hi to set one, env.GREETING= to remove it"},

@@ -28,49 +28,58 @@ func (a *app) deployCmd() *cobra.Command {
 		r      remote
 		dir    string
 		format output.Format
+		w      watchOpts
+		watch  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "deploy [--dir DIR]",
+		Use:   "deploy [--dir DIR] [--watch [--invoke-with BODY|@FILE]]",
 		Short: "Upload a function's source; the server builds and rolls it out",
 		Long: `Deploy the function in DIR (default: the current directory). func.yaml is checked
 here first; then the directory, minus what .hearthignore excludes, is uploaded and the server
-builds the image, streaming the build log, and rolls out a new version.`,
-		Example: "  hearth deploy\n  hearth deploy --dir ./hello -o json",
+builds the image and rolls out a new version.
+
+The build is shown one line per step with the time it took; on a terminal the running step
+has a spinner. --verbose prints the builder's whole log instead, line by line. When the build
+fails, the failed step's whole log is printed, then the error, and, when the log shows that a
+dependency could not be downloaded, how to build it offline (docs/user/offline-builds.md).
+
+With --watch it deploys, prints the URL, and keeps watching DIR: when files change (what
+.hearthignore excludes, .git and editors' temporary files do not count) it waits until they
+have been quiet for 150 ms and deploys again, printing one line per deploy ("deployed hello
+version 4 in 1.8s: URL") or the build's error, and goes on watching. Changes made during a
+deploy make one more deploy after it. --invoke-with BODY calls the function with BODY (POST;
+"@FILE" sends FILE's contents, "@-" standard input read once) after each deploy that succeeds
+and prints the status and the answer. Ctrl-C stops watching.`,
+		Example: "  hearth deploy\n  hearth deploy --dir ./hello -o json\n  hearth deploy --watch --invoke-with '{\"name\":\"Ada\"}'",
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if w.invokeSet = cmd.Flags().Changed("invoke-with"); w.invokeSet && !watch {
+				return usageErrorf("--invoke-with is for --watch: add --watch, or use hearth invoke")
+			}
+			if watch {
+				if format == output.JSON {
+					return usageErrorf("--watch prints one line per deploy: -o json is not available with it")
+				}
+				w.r, w.dir = r, dir
+				return a.runWatch(cmd.Context(), cmd, w)
+			}
 			return a.runDeploy(cmd.Context(), cmd, r, dir, format)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "directory of the function (holding func.yaml)")
+	cmd.Flags().BoolVar(&watch, "watch", false, "deploy again whenever the function's files change, until Ctrl-C")
+	cmd.Flags().StringVar(&w.invokeWith, "invoke-with", "", `with --watch: call the function with this body after each deploy ("@FILE": a file's contents)`)
 	cmd.Flags().VarP(&format, "output", "o", "output format: text or json")
+	cmd.Flags().BoolVarP(&a.verboseBuild, "verbose", "v", false, "print every line of the build log, not one line per build step")
 	r.addFlag(cmd)
 	return cmd
 }
 
 func (a *app) runDeploy(ctx context.Context, cmd *cobra.Command, r remote, dir string, format output.Format) error {
-	if a.opts.PackDir == nil {
-		return errors.New("deploy is not available: this build of hearth cannot pack functions")
-	}
-	path := a.path(dir)
-	spec, err := a.readSpec(cmd.ErrOrStderr(), dir, path)
-	if err != nil {
-		return err
-	}
-	var archive bytes.Buffer
-	if err := a.opts.PackDir(&archive, path); err != nil {
-		return fmt.Errorf("pack %s: %w", dir, err)
-	}
-	c, err := a.client(r)
-	if err != nil {
-		return err
-	}
 	stderr := cmd.ErrOrStderr()
-	fmt.Fprintf(stderr, "Deploying %s (%s of source) to %s\n", spec.Name, output.Size(int64(archive.Len())), c.BaseURL())
-	fn, cached, err := c.Deploy(ctx, spec.Name, &archive, func(line string) {
-		fmt.Fprintln(stderr, line)
-	})
+	fn, cached, c, err := a.deployDir(ctx, stderr, stderr, r, dir)
 	if err != nil {
-		return deployError(stderr, spec.Name, filepath.Join(dir, funcFile), err)
+		return err
 	}
 	out := cmd.OutOrStdout()
 	if format == output.JSON {
@@ -83,6 +92,38 @@ func (a *app) runDeploy(ctx context.Context, cmd *cobra.Command, r remote, dir s
 		{Name: "Cached", Value: yesNo(cached)},
 		{Name: "URL", Value: c.InvokeURL(fn.Name)},
 	})
+}
+
+// deployDir is one deploy of the function in dir: check func.yaml, pack, upload, and wait for
+// the build and rollout. The header and the build log go to progress; a failed build's output
+// and func.yaml's problems go to stderr. It is apart from runDeploy so that deploy --watch
+// (watch.go) deploys the same way, again and again, with its own progress writer.
+func (a *app) deployDir(ctx context.Context, stderr, progress io.Writer, r remote, dir string) (api.Function, bool, *client.Client, error) {
+	if a.opts.PackDir == nil {
+		return api.Function{}, false, nil, errNoPacker
+	}
+	path := a.path(dir)
+	spec, err := a.readSpec(stderr, dir, path)
+	if err != nil {
+		return api.Function{}, false, nil, err
+	}
+	var archive bytes.Buffer
+	if err := a.opts.PackDir(&archive, path); err != nil {
+		return api.Function{}, false, nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	c, err := a.client(r)
+	if err != nil {
+		return api.Function{}, false, nil, err
+	}
+	fmt.Fprintf(progress, "Deploying %s (%s of source) to %s\n", spec.Name, output.Size(int64(archive.Len())), c.BaseURL())
+	view := newBuildView(progress, stderr, a.verboseBuild, a.opts.Now)
+	view.start()
+	fn, cached, err := c.DeployEvents(ctx, spec.Name, &archive, view.event)
+	view.stop()
+	if err != nil {
+		return api.Function{}, false, c, deployError(stderr, spec.Name, filepath.Join(dir, funcFile), err, view)
+	}
+	return fn, cached, c, nil
 }
 
 // readSpec reads and validates DIR/func.yaml, so that a bad field fails here, before anything
@@ -138,13 +179,22 @@ func funcFileProblems(shown string, err error) []string {
 }
 
 // deployError explains a failed deploy. A failed build's message is the compiler's output,
-// many lines long, so it goes to stderr as it is and the error itself stays one line.
-func deployError(stderr io.Writer, name, file string, err error) error {
+// many lines long, so it goes to stderr and the error itself stays one line. When view has
+// shown the failed step's log, the message, which ends with that log, is cut to its first line
+// (the engine's word on the step) and the hint, if any.
+func deployError(stderr io.Writer, name, file string, err error, view *buildView) error {
 	var ce *client.Error
 	switch {
 	case errors.Is(err, client.ErrBuildFailed):
 		if errors.As(err, &ce) && ce.Detail.Message != "" {
-			fmt.Fprintln(stderr, strings.TrimRight(ce.Detail.Message, "\n"))
+			msg := strings.TrimRight(ce.Detail.Message, "\n")
+			if shown, hint := view.shownFailure(); shown {
+				msg, _, _ = strings.Cut(msg, "\n")
+				if hint != "" {
+					msg += "\n" + hint
+				}
+			}
+			fmt.Fprintln(stderr, msg)
 		}
 		return fmt.Errorf("the build of %s failed (see the build output above)", name)
 	case errors.Is(err, client.ErrInvalid) && errors.As(err, &ce) && ce.Detail.Field != "":

@@ -65,7 +65,7 @@ func functionFields(f api.Function, url string, now time.Time) []output.Field {
 	}
 	cpu := "no limit"
 	if s.CPUMilli > 0 {
-		cpu = fmt.Sprintf("%dm", s.CPUMilli)
+		cpu = api.FormatCPU(s.CPUMilli)
 	}
 	fields := []output.Field{
 		{Name: "Name", Value: f.Name},
@@ -74,6 +74,7 @@ func functionFields(f api.Function, url string, now time.Time) []output.Field {
 		{Name: "Handler", Value: s.Handler},
 		{Name: "Image", Value: f.Version.Image},
 		{Name: "URL", Value: url},
+		{Name: "Aliases", Value: aliasesField(f)},
 		{Name: "Memory", Value: fmt.Sprintf("%d MB", s.MemoryMB)},
 		{Name: "CPU", Value: cpu},
 		{Name: "Timeout", Value: s.Timeout.String()},
@@ -86,6 +87,7 @@ func functionFields(f api.Function, url string, now time.Time) []output.Field {
 		{Name: "Confinement", Value: confinement(s)},
 		// Only the keys: values are often secrets, and inspect output ends up in tickets.
 		{Name: "Env", Value: strings.Join(slices.Sorted(maps.Keys(s.Env)), ", ")},
+		{Name: "Secrets", Value: secretsField(f.Secrets, s.SecretsAs)},
 		{Name: "Created", Value: timeAndAge(f.CreatedAt, now)},
 		{Name: "Updated", Value: timeAndAge(f.UpdatedAt, now)},
 	}

@@ -52,7 +52,8 @@ piped; with none of these the call has no body. The method defaults to POST with
 GET without. A non-2xx answer makes the command fail: the platform's errors (unknown function,
 timeout) are reported with their status and code, and a function's own non-2xx body is printed
 before failing. NAME may carry the path and query the function gets, as in the URL
-(hello/items?limit=3), or give them with --path. -i prints the status line and the headers
+(hello/items?limit=3), or give them with --path. NAME@ALIAS calls through an alias (its
+weights pick the version) and NAME@N pins version N (hearth versions, hearth alias). -i prints the status line and the headers
 before the body; -o json prints the whole answer as JSON (status, headers, body, duration and
 whether the call found its instance warm). On a terminal the body ends with a newline; piped,
 it is written byte for byte.
@@ -65,6 +66,7 @@ async call is retried when the platform fails to run it, so its handler should b
   echo hi | hearth invoke hello -H 'X-Trace: 1'
   hearth invoke hello --method GET --path '/items?limit=3'
   hearth invoke -i 'hello/items?limit=3'
+  hearth invoke hello@live -d '{"name":"canary"}'
   hearth invoke hello --async -d '{"name":"later"}' --callback https://example.com/done`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -56,17 +56,22 @@ default ~/.hearth/admin-token).`,
 		a.deployCmd(),
 		a.invokeCmd(),
 		a.callsCmd(),
+		a.triggersCmd(),
 		a.listCmd(),
 		a.inspectCmd(),
 		a.logsCmd(),
 		a.configCmd(),
 		a.deleteCmd(),
+		a.versionsCmd(),
+		a.rollbackCmd(),
+		a.aliasCmd(),
 		a.versionCmd(),
 		a.runtimesCmd(),
 		a.tokenCmd(),
 		a.nodesCmd(),
 		a.loginCmd(),
 		a.logoutCmd(),
+		a.secretCmd(),
 	)
 	addCompletion(root)
 	return root
@@ -75,6 +80,8 @@ default ~/.hearth/admin-token).`,
 // app is what every command shares: the options, with their defaults filled in.
 type app struct {
 	opts Options
+	// verboseBuild is deploy's --verbose: the build's whole log rather than one line per step.
+	verboseBuild bool
 }
 
 // path resolves p against Options.Dir.
@@ -126,7 +133,7 @@ func (a *app) client(r remote, extra ...client.Option) (*client.Client, error) {
 
 // clientOpts returns the options every API client of the CLI gets, then extra.
 func (a *app) clientOpts(extra ...client.Option) []client.Option {
-	var opts []client.Option
+	opts := []client.Option{client.WithWarnings(a.serverWarning)}
 	if a.opts.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(a.opts.HTTPClient))
 	}

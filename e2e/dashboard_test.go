@@ -164,6 +164,22 @@ func TestDashboard(t *testing.T) {
 		b.waitFor("the form to say it saved", hasText(sel("config-status"), "Saved"), 5*time.Second)
 		b.waitFor("the field's error to go", fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !el || el.hidden || el.innerText.trim() === ""; })()`,
 			sel("config-error-idle_timeout")), 5*time.Second)
+
+		// memory and cpu are shown and sent as func.yaml writes them.
+		fieldIs := func(name, want string) string {
+			return fmt.Sprintf(`document.querySelector(%q)?.value === %q`, sel(name), want)
+		}
+		b.waitFor("memory 128 and cpu 0 (no limit)", fieldIs("config-field-memory", "128")+" && "+fieldIs("config-field-cpu", "0"), 5*time.Second)
+		b.setValue("config-field-cpu", "250m")
+		b.click("config-save")
+		deadline = time.Now().Add(10 * time.Second)
+		for functionSpec(t, s, "hello").CPUMilli != 250 {
+			if time.Now().After(deadline) {
+				b.fail("save cpu 250m", fmt.Errorf("the function's cpu is still %dm", functionSpec(t, s, "hello").CPUMilli))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.waitFor("the cpu field to show 250m", fieldIs("config-field-cpu", "250m"), 5*time.Second)
 	})
 
 	t.Run("calls", func(t *testing.T) {

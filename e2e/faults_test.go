@@ -128,7 +128,7 @@ func TestStoreUnwritable(t *testing.T) {
 		}
 	}
 	began := time.Now()
-	status, retry, body := s.send(t, http.MethodPatch, "/v1/functions/ledger/config", "application/json", strings.NewReader(`{"memory_mb": 96}`))
+	status, retry, body := s.send(t, http.MethodPatch, "/v1/functions/ledger/config", "application/json", strings.NewReader(`{"memory": 96}`))
 	e := errorOf(t, body)
 	unavailable("config", status, retry, e.Code, e.Message)
 	async := s.invokeNow(t, "ledger", "", http.Header{api.HeaderAsync: {"true"}})
@@ -158,7 +158,7 @@ func TestStoreUnwritable(t *testing.T) {
 	// still fail at once.
 	release()
 	eventually(t, "a config change to succeed once the store is writable", func() bool {
-		status, _, body := s.send(t, http.MethodPatch, "/v1/functions/ledger/config", "application/json", strings.NewReader(`{"memory_mb": 96}`))
+		status, _, body := s.send(t, http.MethodPatch, "/v1/functions/ledger/config", "application/json", strings.NewReader(`{"memory": 96}`))
 		if status != http.StatusOK && errorOf(t, body).Code != api.CodeUnavailable {
 			t.Fatalf("config once the store is writable: %d %s", status, body)
 		}

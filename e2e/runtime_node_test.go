@@ -173,7 +173,8 @@ module.exports = async (req) => ({
 		}
 	}
 
-	dep := s.must(t, dir, "deploy")
+	// --verbose: npm's own output is in the builder's log, not in the condensed steps.
+	dep := s.must(t, dir, "deploy", "--verbose")
 	if !strings.Contains(dep.stdout+dep.stderr, "npm install --omit=dev") || !strings.Contains(dep.stdout+dep.stderr, "added 1 package") {
 		t.Fatalf("the build did not install is-number with npm install:\n%s", dep.stdout+dep.stderr)
 	}
@@ -189,7 +190,7 @@ module.exports = async (req) => ({
 	}
 
 	writeFiles(t, dir, map[string]string{"package-lock.json": isNumberLock})
-	dep = s.must(t, dir, "deploy")
+	dep = s.must(t, dir, "deploy", "--verbose")
 	if !strings.Contains(dep.stdout+dep.stderr, "npm ci --omit=dev") || !strings.Contains(dep.stdout+dep.stderr, "added 1 package") {
 		t.Fatalf("the build did not install is-number with npm ci:\n%s", dep.stdout+dep.stderr)
 	}

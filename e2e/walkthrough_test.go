@@ -71,6 +71,38 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("unchanged redeploy: got version %d of %q, want version 2 kept", fn.Version.Number, fn.Name)
 	}
 
+	// hearth versions lists both, version 2 current; hearth rollback serves version 1 again.
+	var vl api.VersionList
+	if err := json.Unmarshal([]byte(s.must(t, dir, "versions", "hello", "-o", "json").stdout), &vl); err != nil {
+		t.Fatalf("versions -o json: %v", err)
+	}
+	if len(vl.Items) != 2 || vl.Items[0].Number != 2 || !vl.Items[0].Current || vl.Items[1].Current {
+		t.Fatalf("versions after two deploys: %+v, want 2 (current) and 1", vl.Items)
+	}
+	rb := s.must(t, dir, "rollback", "hello")
+	if !strings.Contains(rb.stdout, "version 1 is current again") {
+		t.Fatalf("rollback printed %q", rb.stdout)
+	}
+	if inv := s.must(t, dir, "invoke", "hello", "-d", `{"name":"Ada"}`); !strings.Contains(inv.stdout, "Hello, Ada!") {
+		t.Fatalf("after the rollback invoke printed %q, want version 1's greeting", inv.stdout)
+	}
+
+	// A cron trigger, as the README appends it: the deploy makes version 3 (version 2's source
+	// with the trigger) and hearth triggers shows when it fires next.
+	appendFuncYAML(t, dir, "triggers:\n  - {type: cron, schedule: \"*/5 * * * *\", body: \"{}\"}\n")
+	s.must(t, dir, "deploy")
+	var tl api.TriggerList
+	if err := json.Unmarshal([]byte(s.must(t, dir, "triggers", "hello", "-o", "json").stdout), &tl); err != nil {
+		t.Fatalf("triggers -o json: %v", err)
+	}
+	if len(tl.Items) != 1 || tl.Items[0].Schedule != "*/5 * * * *" || tl.Items[0].Next.IsZero() ||
+		tl.Items[0].Next.Minute()%5 != 0 {
+		t.Fatalf("triggers after deploying a cron trigger: %+v", tl.Items)
+	}
+	if inv := s.must(t, dir, "invoke", "hello", "-d", `{"name":"Ada"}`); !strings.Contains(inv.stdout, "Howdy, Ada!") {
+		t.Fatalf("after deploying version 3 invoke printed %q, want the edited greeting", inv.stdout)
+	}
+
 	list := s.must(t, dir, "list")
 	if !strings.Contains(list.stdout, "hello") {
 		t.Fatalf("list does not show hello:\n%s", list.stdout)
@@ -93,14 +125,7 @@ func TestWalkthrough(t *testing.T) {
 	}
 
 	// public: true lets anyone call it, no token.
-	f, err := os.OpenFile(filepath.Join(dir, "func.yaml"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString("public: true\n"); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	appendFuncYAML(t, dir, "public: true\n")
 	s.must(t, dir, "deploy")
 	if status, body := raw(t, s, "POST", "/invoke/hello", "", "", `{"name":"Ada"}`); status != http.StatusOK || !strings.Contains(body, "Howdy, Ada!") {
 		t.Fatalf("plain HTTP call of a public function without a token: %d %q", status, body)

@@ -42,6 +42,11 @@ type Spec struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	// Security is how the instance is confined. Its zero value is the hardened default.
 	Security Security `json:"security"`
+	// Secrets are the function's secret values, decrypted for this start; SecretsAs says how
+	// the instance gets them (SecretsFiles, the default when empty, or SecretsEnv). A driver
+	// that cannot deliver them as asked fails the start.
+	Secrets   SecretValues `json:"secrets,omitempty"`
+	SecretsAs string       `json:"secrets_as,omitempty"`
 }
 
 // Security is how an instance is confined: what its process may do and reach. Every zero field

@@ -20,8 +20,10 @@ import (
 	"github.com/hearthfn/hearth/agent/instance"
 )
 
-// maxSpecBytes bounds the body of a start request: a spec is a few KiB even with a large env.
-const maxSpecBytes = 1 << 20
+// maxSpecBytes bounds the body of a start request: a spec is a few KiB even with a large env,
+// plus the function's secrets, at most 1 MiB (api.MaxSecretsBytes), which JSON writes in
+// base64.
+const maxSpecBytes = 4 << 20
 
 // Serve answers the server's calls on sess with a, until ctx ends or the session closes; it
 // closes the session when it returns. Calls in flight get a ctx that ends with Serve's, so a

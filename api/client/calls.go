@@ -17,6 +17,8 @@ type ListCallsOptions struct {
 	Function string
 	// Status keeps the calls with this status.
 	Status api.CallStatus
+	// Version, when above 0, keeps the calls one version of the function served.
+	Version int
 	// Before is a call id, usually the Next of the previous page: only older calls are listed.
 	Before string
 	// Limit caps the page; 0 means the server's default (50). The server refuses more than
@@ -37,6 +39,9 @@ func (c *Client) ListCalls(ctx context.Context, o ListCallsOptions) (api.CallLis
 	}
 	if o.Before != "" {
 		q.Set("before", o.Before)
+	}
+	if o.Version > 0 {
+		q.Set("version", strconv.Itoa(o.Version))
 	}
 	if o.Limit != 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))

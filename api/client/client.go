@@ -25,6 +25,8 @@ type Client struct {
 	timeout time.Duration
 	// token is sent as "Authorization: Bearer <token>" with every request; "" sends none.
 	token string
+	// onWarning gets the text of each Warning header of a response (WithWarnings); nil drops them.
+	onWarning func(string)
 }
 
 // Option configures a Client.
@@ -111,6 +113,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	c.warn(resp)
 	return resp, nil
 }
 

@@ -21,6 +21,22 @@ import (
 // a *Error matching ErrBuildFailed whose message carries the build output. Only ctx bounds
 // the call, since builds take as long as they take; cancelling ctx abandons the deploy.
 func (c *Client) Deploy(ctx context.Context, name string, archive io.Reader, onLog func(line string)) (api.Function, bool, error) {
+	var onEvent func(api.DeployEvent)
+	if onLog != nil {
+		onEvent = func(ev api.DeployEvent) {
+			if ev.Type == api.EventLog {
+				onLog(ev.Line)
+			}
+		}
+	}
+	return c.DeployEvents(ctx, name, archive, onEvent)
+}
+
+// DeployEvents is Deploy for a client that follows the build's steps: onEvent, when not nil,
+// receives every event of the stream as it comes, the closing "result" or "error" included
+// (the error event carries the hint of a failed build), before DeployEvents returns. Events of
+// types this client does not know are passed on too.
+func (c *Client) DeployEvents(ctx context.Context, name string, archive io.Reader, onEvent func(api.DeployEvent)) (api.Function, bool, error) {
 	p, err := functionPath(name)
 	if err != nil {
 		return api.Function{}, false, err
@@ -39,13 +55,13 @@ func (c *Client) Deploy(ctx context.Context, name string, archive io.Reader, onL
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return api.Function{}, false, readError(resp)
 	}
-	return readDeployStream(ctx, name, resp.Body, onLog)
+	return readDeployStream(ctx, name, resp.Body, onEvent)
 }
 
 // readDeployStream follows the events of a deploy until its result or error. A json.Decoder
 // reads the stream rather than a line scanner, because a build log line has no length limit; it
 // also accepts a single JSON event, should a server answer with one.
-func readDeployStream(ctx context.Context, name string, body io.Reader, onLog func(string)) (api.Function, bool, error) {
+func readDeployStream(ctx context.Context, name string, body io.Reader, onEvent func(api.DeployEvent)) (api.Function, bool, error) {
 	dec := json.NewDecoder(body)
 	for {
 		var ev api.DeployEvent
@@ -58,11 +74,10 @@ func readDeployStream(ctx context.Context, name string, body io.Reader, onLog fu
 			}
 			return api.Function{}, false, fmt.Errorf("%w: deploy %s: reading the build stream: %v", ErrProtocol, name, err)
 		}
+		if onEvent != nil {
+			onEvent(ev)
+		}
 		switch ev.Type {
-		case api.EventLog:
-			if onLog != nil {
-				onLog(ev.Line)
-			}
 		case api.EventResult:
 			if ev.Function == nil {
 				return api.Function{}, false, fmt.Errorf("%w: deploy %s: result event without a function", ErrProtocol, name)
@@ -74,7 +89,7 @@ func readDeployStream(ctx context.Context, name string, body io.Reader, onLog fu
 			}
 			return api.Function{}, false, &Error{Detail: *ev.Error}
 		default:
-			// An event type from a newer server: skipping it keeps old clients working.
+			// Log lines, steps, and event types from a newer server: onEvent has had them.
 		}
 	}
 }

@@ -113,7 +113,7 @@ type Builder struct {
 	slots    buildSlots
 	registry Registry         // Address empty: no pushes
 	auth     string           // the pushes' X-Registry-Auth
-	now      func() time.Time // the clock push progress is timed on
+	now      func() time.Time // the clock build steps and push progress are timed on
 }
 
 // validOwner is what Config.Owner may hold: it goes into a Dockerfile's LABEL line unquoted.
@@ -208,7 +208,15 @@ func (b *Builder) Build(ctx context.Context, req builder.Request) (builder.Resul
 	// its operator), and the nodes start instances from there. A push of layers the registry
 	// has costs a request per layer. It runs outside the build slots: it is the registry's
 	// time, not the machine's.
-	if err := b.push(ctx, res.Image, req.Progress); err != nil {
+	// The push is a step of its own in the trace: it can take longer than the build.
+	trace := builder.TraceFrom(ctx)
+	step := builder.Step{Name: "push " + res.Image}
+	trace(step)
+	start := b.now()
+	err = b.push(ctx, res.Image, req.Progress)
+	step.Done, step.Elapsed, step.Failed = true, b.now().Sub(start), err != nil
+	trace(step)
+	if err != nil {
 		return builder.Result{}, err // its message names the image, and thus the function
 	}
 	return res, nil
@@ -242,7 +250,7 @@ func (b *Builder) build(ctx context.Context, req builder.Request) (builder.Resul
 	over := b.images[rt.Name]
 	src := runtimes.Source{Function: req.Function, Handler: req.Handler, FS: req.Source,
 		CABundle: b.caBundle != nil, BuildImage: over.Build, RunImage: over.Run, Server: b.owner}
-	bc, data, err := assemble(rt, src, b.caBundle)
+	bc, data, rendered, err := assemble(rt, src, b.caBundle)
 	if err != nil {
 		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
 	}
@@ -273,25 +281,35 @@ func (b *Builder) build(ctx context.Context, req builder.Request) (builder.Resul
 		return res, nil
 	}
 
+	labels := map[string]string{
+		labelOwner:    ownerValue,
+		labelFunction: req.Function,
+		labelHash:     hash,
+		labelRuntime:  rt.Name,
+		labelRole:     "function",
+	}
+	if b.owner != "" {
+		labels[labelServer] = b.owner
+	}
 	opts := build.ImageBuildOptions{
 		Tags:        []string{res.Image},
-		Dockerfile:  rt.Dockerfile(),
 		Version:     build.BuilderV1,
 		Remove:      true,
 		ForceRemove: true,
-		Labels: map[string]string{
-			labelOwner:    ownerValue,
-			labelFunction: req.Function,
-			labelHash:     hash,
-			labelRuntime:  rt.Name,
-			labelRole:     "function",
-		},
 	}
-	if b.owner != "" {
-		opts.Labels[labelServer] = b.owner
+	var ok bool
+	if opts.Dockerfile, ok = addLabelLine(bc, rt, req.Source, rendered, labels); !ok {
+		opts.Labels = labels
 	}
 	if err := b.runBuild(ctx, bc.WriteTar, opts, req.Progress); err != nil {
-		return builder.Result{}, fmt.Errorf("build %s: %w", req.Function, err)
+		err = fmt.Errorf("build %s: %w", req.Function, err)
+		var failed *failedStepError
+		if errors.As(err, &failed) {
+			if hint := builder.OfflineHint(rt.Name, failed.log); hint != "" {
+				err = &builder.HintError{Err: err, Hint: hint}
+			}
+		}
+		return builder.Result{}, err
 	}
 	// A stream that ended without an error message but left no image (an engine restarting
 	// mid-build) must not be reported as a success.
@@ -328,25 +346,25 @@ func (b *Builder) checkBaseImages(ctx context.Context, runtime string, images ..
 // assemble makes the build context: the source, the rendered Dockerfile and shim, the CA bundle
 // (when configured), and the runtime's identity and images as hash metadata. The bundle is a
 // file of the context, so its content is part of the hash: a new bundle rebuilds.
-func assemble(rt runtimes.Runtime, src runtimes.Source, caBundle []byte) (*buildctx.Context, runtimes.BuildData, error) {
+func assemble(rt runtimes.Runtime, src runtimes.Source, caBundle []byte) (*buildctx.Context, runtimes.BuildData, []runtimes.File, error) {
 	data, err := rt.PrepareSource(src)
 	if err != nil {
-		return nil, data, invalidSource(err)
+		return nil, data, nil, invalidSource(err)
 	}
 	files, err := rt.Render(data)
 	if err != nil {
-		return nil, data, err
+		return nil, data, nil, err
 	}
 	if caBundle != nil {
 		files = append(files, runtimes.File{Path: runtimes.CABundlePath, Data: caBundle, Mode: 0o644})
 	}
 	bc := buildctx.New()
 	if err := bc.AddFS(src.FS); err != nil {
-		return nil, data, invalidSource(err)
+		return nil, data, nil, invalidSource(err)
 	}
 	for _, f := range files {
 		if err := bc.AddFile(f.Path, f.Data, f.Mode); err != nil {
-			return nil, data, invalidSource(err)
+			return nil, data, nil, invalidSource(err)
 		}
 	}
 	bc.SetMeta("runtime", rt.Name)
@@ -358,7 +376,7 @@ func assemble(rt runtimes.Runtime, src runtimes.Source, caBundle []byte) (*build
 		// Another server's build of the same source gets another tag: each removes its own.
 		bc.SetMeta("server", src.Server)
 	}
-	return bc, data, nil
+	return bc, data, files, nil
 }
 
 // invalidSource adds builder.ErrInvalidSource to an error that is the source's fault.
@@ -399,7 +417,7 @@ func (b *Builder) runBuild(ctx context.Context, write func(io.Writer) error, opt
 		<-written
 		return b.engineError(ctx, "image build", err)
 	}
-	streamErr := readBuildStream(resp.Body, progress)
+	streamErr := readBuildStream(resp.Body, progress, builder.TraceFrom(ctx), b.now)
 	resp.Body.Close()
 	// The engine may stop reading the context early (a bad Dockerfile); unblock the writer.
 	pr.Close()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -94,6 +95,9 @@ func (f *fakeEngine) ImageBuild(ctx context.Context, r io.Reader, opts build.Ima
 	if err != nil {
 		return build.ImageBuildResponse{}, err
 	}
+	// As the engine does: the image gets the options' labels and those of the Dockerfile's
+	// LABEL lines (the builder puts its own on the last line: labels.go).
+	opts.Labels = withDockerfileLabels(opts.Labels, tarFilesOf(data)[opts.Dockerfile])
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.builds = append(f.builds, opts)
@@ -156,7 +160,7 @@ func TestBuildRendersAndTags(t *testing.T) {
 	}
 	opts := f.builds[0]
 	if opts.Version != build.BuilderV1 || !opts.Remove || !opts.ForceRemove ||
-		opts.Dockerfile != runtimes.DockerfilePath || !reflect.DeepEqual(opts.Tags, []string{res.Image}) ||
+		opts.Dockerfile != labeledDockerfilePath || !reflect.DeepEqual(opts.Tags, []string{res.Image}) ||
 		opts.Labels["hearth.function"] != "hello" || opts.Labels["hearth.owner"] != "hearth" {
 		t.Fatalf("build options = %+v", opts)
 	}
@@ -166,7 +170,7 @@ func TestBuildRendersAndTags(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{".hearth/Dockerfile", "func.yaml", "go.mod", "handler.go", "hearthmain/main.go"}
+	want := []string{".hearth/Dockerfile", labeledDockerfilePath, "func.yaml", "go.mod", "handler.go", "hearthmain/main.go"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("context = %v, want %v", names, want)
 	}
@@ -340,19 +344,53 @@ func fakeGoroot(t *testing.T, version string) string {
 
 func tarFiles(t *testing.T, data []byte) map[string]string {
 	t.Helper()
+	files, err := readTar(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// tarFilesOf is tarFiles for the fake engine, which has no t: a bad tar gives what was read.
+func tarFilesOf(data []byte) map[string]string {
+	files, _ := readTar(data)
+	return files
+}
+
+func readTar(data []byte) (map[string]string, error) {
 	files := map[string]string{}
 	tr := tar.NewReader(bytes.NewReader(data))
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return files
+			return files, nil
 		}
 		if err != nil {
-			t.Fatal(err)
+			return files, err
 		}
 		if hdr.Typeflag == tar.TypeReg {
 			b, _ := io.ReadAll(tr)
 			files[hdr.Name] = string(b)
 		}
 	}
+}
+
+// withDockerfileLabels returns labels plus the key="value" pairs of the Dockerfile's last
+// LABEL line, which is the final stage's when the builder wrote it.
+func withDockerfileLabels(labels map[string]string, dockerfile string) map[string]string {
+	out := maps.Clone(labels)
+	if out == nil {
+		out = map[string]string{}
+	}
+	lines := strings.Split(strings.TrimSpace(dockerfile), "\n")
+	last, ok := strings.CutPrefix(lines[len(lines)-1], "LABEL ")
+	if !ok {
+		return out
+	}
+	for _, kv := range strings.Fields(last) {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = strings.Trim(v, `"`)
+		}
+	}
+	return out
 }

@@ -106,7 +106,7 @@ func (b *Builder) importRootfs(ctx context.Context, dir, ref string, changes []s
 		_ = cmd.Wait()
 		return b.engineError(ctx, "image import", err)
 	}
-	streamErr := readBuildStream(resp, nil)
+	streamErr := readBuildStream(resp, nil, nil, nil)
 	resp.Close()
 	// The engine stops reading on an error; cancel so that tar does not block on a full pipe.
 	cancel()

@@ -30,12 +30,13 @@ func TestBuildDockerRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := f.builds[0]
-	if opts.Dockerfile != "Dockerfile" || opts.Labels["hearth.runtime"] != "docker" || !strings.HasPrefix(res.Image, "hearth/custom:") {
+	if opts.Dockerfile != labeledDockerfilePath || opts.Labels["hearth.runtime"] != "docker" || !strings.HasPrefix(res.Image, "hearth/custom:") {
 		t.Fatalf("options = %+v, result %+v", opts, res)
 	}
 	files := tarFiles(t, f.contexts[0])
-	if len(files) != 3 || files["Dockerfile"] != "FROM hearth/python:3.11\nCOPY server.py /\n" {
-		t.Fatalf("context = %v: the user's files, as they are, and nothing else", files)
+	if len(files) != 4 || files["Dockerfile"] != "FROM hearth/python:3.11\nCOPY server.py /\n" ||
+		!strings.HasPrefix(files[labeledDockerfilePath], files["Dockerfile"]+"LABEL ") {
+		t.Fatalf("context = %v: the user's files, as they are, and the labelled copy of the Dockerfile", files)
 	}
 
 	noDockerfile := dockerSource()
@@ -148,4 +149,24 @@ func emptyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestLabelLineFallsBack: the labels go the engine's way (one step each) when the Dockerfile
+// cannot take a line at its end. (A source cannot hold the copy's path: .hearth/ is reserved.)
+func TestLabelLineFallsBack(t *testing.T) {
+	for name, files := range map[string]fstest.MapFS{
+		"continued last line": {"Dockerfile": {Data: []byte("FROM hearth/python:3.11\nCMD [\"a\", \\\n")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files["func.yaml"] = &fstest.MapFile{Data: []byte("name: custom\nruntime: docker\n")}
+			f := newFakeEngine()
+			if _, err := fakeBuilder(f).Build(context.Background(), builder.Request{Function: "custom", Runtime: "docker", Source: files}); err != nil {
+				t.Fatal(err)
+			}
+			opts := f.builds[0]
+			if opts.Dockerfile != "Dockerfile" || opts.Labels["hearth.function"] != "custom" {
+				t.Fatalf("options = %+v: want the function's own Dockerfile and the labels as options", opts)
+			}
+		})
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hearthfn/hearth/builder"
 )
@@ -29,18 +31,23 @@ var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
 const maxTail = 50
 
 // readBuildStream follows a build's output: each complete line of "stream" text goes to
-// progress (if not nil), and an error message ends the build with builder.ErrBuildFailed,
-// carrying the output of the step that failed, where the compiler's messages are.
-func readBuildStream(r io.Reader, progress func(string)) error {
+// progress (if not nil), the steps' starts and ends to trace (timed on now), and an error
+// message ends the build with builder.ErrBuildFailed, carrying the output of the step that
+// failed, where the compiler's messages are (and, in a *failedStepError, all of it). trace and
+// now may be nil: no trace, the wall clock.
+func readBuildStream(r io.Reader, progress func(string), trace builder.Trace, now func() time.Time) error {
+	if trace == nil {
+		trace = func(builder.Step) {}
+	}
+	if now == nil {
+		now = time.Now
+	}
 	dec := json.NewDecoder(r)
 	var partial strings.Builder
-	var step []string // lines since the last "Step n/m :" line
+	steps := &stepTracker{trace: trace, now: now}
 	emit := func(line string) {
 		line = strings.TrimRight(ansiEscape.ReplaceAllString(line, ""), "\r")
-		if strings.HasPrefix(line, "Step ") {
-			step = step[:0]
-		}
-		step = append(step, line)
+		steps.line(line)
 		if progress != nil {
 			progress(line)
 		}
@@ -50,6 +57,7 @@ func readBuildStream(r io.Reader, progress func(string)) error {
 		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
+			steps.end(true)
 			return err
 		}
 		text := m.Stream
@@ -69,12 +77,15 @@ func readBuildStream(r io.Reader, progress func(string)) error {
 			if partial.Len() > 0 {
 				emit(partial.String())
 			}
-			return buildFailure(msg, step)
+			log := steps.log
+			steps.end(true)
+			return &failedStepError{err: buildFailure(msg, log), log: log}
 		}
 	}
 	if partial.Len() > 0 {
 		emit(partial.String())
 	}
+	steps.end(false)
 	return nil
 }
 
@@ -84,6 +95,80 @@ func (m buildMessage) message() string {
 	}
 	return m.Error
 }
+
+// stepLine is the classic builder's announcement of a Dockerfile step: "Step 3/9 : COPY . .".
+var stepLine = regexp.MustCompile(`^Step (\d+)/(\d+) : (.*)$`)
+
+// stepTracker turns the classic builder's step announcements into builder.Steps: a step lasts
+// from its "Step n/m" line to the next one or the stream's end (the last step's output thus
+// ends with the engine's "Successfully built" and "Successfully tagged" lines, which take no
+// time worth telling apart).
+type stepTracker struct {
+	trace  builder.Trace
+	now    func() time.Time
+	cur    *builder.Step // nil between steps
+	start  time.Time
+	cached bool
+	log    []string // the output since the last "Step" line, that line included
+}
+
+func (t *stepTracker) line(l string) {
+	if m := stepLine.FindStringSubmatch(l); m != nil {
+		t.end(false)
+		n, _ := strconv.Atoi(m[1])
+		total, _ := strconv.Atoi(m[2])
+		t.cur = &builder.Step{N: n, Total: total, Name: stepName(m[3])}
+		t.start, t.cached, t.log = t.now(), false, nil
+		t.trace(*t.cur)
+	}
+	if t.cur == nil {
+		return
+	}
+	t.log = append(t.log, l)
+	if strings.TrimSpace(l) == "---> Using cache" {
+		t.cached = true
+	}
+}
+
+// end reports the current step's end, if a step is running.
+func (t *stepTracker) end(failed bool) {
+	if t.cur == nil {
+		return
+	}
+	s := *t.cur
+	s.Done, s.Elapsed, s.Failed, s.Cached = true, t.now().Sub(t.start), failed, t.cached && !failed
+	t.cur = nil
+	t.trace(s)
+}
+
+// stepName shows a Dockerfile instruction as a person would write it: an exec-form argument
+// list (RUN ["go", "build"]) becomes a command line (RUN go build).
+func stepName(instr string) string {
+	op, rest, ok := strings.Cut(instr, " ")
+	if !ok || !strings.HasPrefix(rest, "[") {
+		return instr
+	}
+	var args []string
+	if json.Unmarshal([]byte(rest), &args) != nil || len(args) == 0 {
+		return instr
+	}
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			args[i] = strconv.Quote(a)
+		}
+	}
+	return op + " " + strings.Join(args, " ")
+}
+
+// failedStepError is a failed build with the whole output of the step that failed (the error's
+// own message carries at most maxTail lines of it), for the hints that read it.
+type failedStepError struct {
+	err error
+	log []string
+}
+
+func (e *failedStepError) Error() string { return e.err.Error() }
+func (e *failedStepError) Unwrap() error { return e.err }
 
 // buildFailure words a failed build as the engine's message followed by the failing step's
 // output: "build failed: The command '...' returned a non-zero code: 1" and then, for a Go

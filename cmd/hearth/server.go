@@ -15,6 +15,7 @@ import (
 	"github.com/hearthfn/hearth/agent/instance"
 	dockerbuilder "github.com/hearthfn/hearth/builder/docker"
 	"github.com/hearthfn/hearth/runtimes"
+	"github.com/hearthfn/hearth/scheduler/secrets"
 	"github.com/hearthfn/hearth/scheduler/server"
 	"github.com/hearthfn/hearth/web"
 )
@@ -40,6 +41,7 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		clusterAddr                   string
 		clusterAdvertise              []string
 		nodeTimeout                   time.Duration
+		secretsKeyFile                string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -162,6 +164,8 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				ClusterAddr:          clusterAddr,
 				ClusterHosts:         clusterAdvertise,
 				NodeTimeout:          nodeTimeout,
+				SecretsKeyFile:       secretsKeyFile,
+				SecretsKey:           os.Getenv(secrets.KeyEnv),
 			}, server.Deps{Driver: drv, Builder: b, UI: web.Handler(), Log: log})
 		},
 	}
@@ -192,6 +196,8 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.StringSliceVar(&clusterAdvertise, "cluster-advertise", nil,
 		"a host name or address agents reach --cluster-addr at, for its certificate (repeatable; the machine's own addresses are included)")
 	f.DurationVar(&nodeTimeout, "node-timeout", 15*time.Second, "how long an agent may be silent before its node is down and its instances leave the pool")
+	f.StringVar(&secretsKeyFile, "secrets-key-file", "",
+		"file holding the key functions' secrets are encrypted with, made at the first start; keep it apart from the data directory in production (default <data-dir>/keys/secrets.key; $HEARTH_SECRETS_KEY, base64, overrides it)")
 	nodes.register(f)
 	builds.register(f)
 	return cmd

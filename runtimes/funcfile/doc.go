@@ -3,8 +3,8 @@
 //
 // The format follows Fn Project's func.yaml where the fields mean the same thing: "entrypoint"
 // is accepted for "handler", "config" is merged into "env", "timeout" and "idle_timeout" may be a
-// number of seconds, and Fn's build-only keys (schema_version, format, triggers, build_image,
-// run_image) are accepted and ignored. Any other unknown key is an error, so that a misspelt
+// number of seconds, Fn's build-only keys (schema_version, format, build_image, run_image) are
+// accepted and ignored, and so are Fn's http triggers (cron triggers are read: triggers.go). Any other unknown key is an error, so that a misspelt
 // field is reported instead of silently falling back to a default.
 //
 // Parse does not fill in defaults (api.FunctionSpec.WithDefaults does, on the server), but it

@@ -83,6 +83,10 @@ var fields = map[string]fieldDecoder{
 	"network": decodeNetwork,
 	// Where instances may run (constraints.go).
 	"constraints": decodeConstraints,
+	// How instances get their secrets (secrets.go).
+	"secrets": decodeSecrets,
+	// Cron triggers; Fn's http triggers are accepted and dropped (triggers.go).
+	"triggers": decodeTriggers,
 }
 
 // ignoredFields are Fn func.yaml keys that mean nothing to hearth but are harmless, so that an
@@ -90,7 +94,6 @@ var fields = map[string]fieldDecoder{
 var ignoredFields = map[string]bool{
 	"schema_version": true,
 	"format":         true,
-	"triggers":       true,
 	"build_image":    true,
 	"run_image":      true,
 }
@@ -299,7 +302,7 @@ func positiveDuration(dst *api.Duration, key string, v *yaml.Node, reason string
 }
 
 // maxCPUMilli bounds cpu only to keep the arithmetic sane; nodes refuse what they cannot give.
-const maxCPUMilli = 1_000_000
+const maxCPUMilli = api.MaxCPUMilli
 
 // decodeCPU reads Kubernetes/Fn-style CPU amounts: "100m" (millicores) or "0.5" / 2 (cores).
 func decodeCPU(d *decoded, key string, v *yaml.Node) error {
@@ -314,21 +317,10 @@ func decodeCPU(d *decoded, key string, v *yaml.Node) error {
 	return nil
 }
 
+// parseCPU is api.ParseCPU, so that func.yaml, hearth config and the API read cpu alike.
 func parseCPU(s string) (int64, bool) {
-	if m, ok := strings.CutSuffix(s, "m"); ok {
-		n, err := strconv.ParseInt(m, 10, 64)
-		return n, err == nil && n > 0 && n <= maxCPUMilli
-	}
-	cores, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	milli := cores * 1000
-	// A CPU share finer than a millicore cannot be given to a container.
-	if !(milli >= 1 && milli <= maxCPUMilli) || math.Abs(milli-math.Round(milli)) > 1e-6 {
-		return 0, false
-	}
-	return int64(math.Round(milli)), true
+	n, err := api.ParseCPU(s)
+	return n, err == nil
 }
 
 // stringMap reads env or config: a mapping of names to scalars. Numbers and booleans are kept

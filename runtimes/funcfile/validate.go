@@ -35,6 +35,13 @@ var (
 	maxInstancesReason = "must be a whole number, 1 or more"
 )
 
+// MemoryReason and CPUReason say what a good memory or cpu value is, in func.yaml's words:
+// `hearth config` and PATCH .../config refuse a bad value with the same text.
+var (
+	MemoryReason = memoryReason
+	CPUReason    = cpuReason
+)
+
 var (
 	namePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	envKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -81,6 +88,7 @@ func validate(s api.FunctionSpec, checkEnv bool) []error {
 		add("name", p)
 	}
 	validateConstraints(s.Constraints, add)
+	validateTriggers(s.Triggers, add)
 	if s.Runtime == "" {
 		add("runtime", `is required (for example "go")`)
 	}

@@ -112,5 +112,12 @@ func callFilter(q url.Values) (store.CallFilter, string, error) {
 		}
 		f.Limit = n
 	}
+	if s := q.Get("version"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return f, "version", fmt.Errorf("version %q: must be a version number, such as 3", s)
+		}
+		f.Version = n
+	}
 	return f, "", nil
 }

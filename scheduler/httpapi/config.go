@@ -9,11 +9,14 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/internal/suggest"
+	"github.com/hearthfn/hearth/runtimes/funcfile"
 )
 
 // maxConfigBytes bounds a PATCH .../config body: settings and env, nowhere near a source upload.
@@ -21,7 +24,8 @@ const maxConfigBytes = 1 << 20
 
 // configure answers PATCH /v1/functions/{name}/config with the function as it now is. The body
 // is read strictly: an unknown key or a value of the wrong type is a 400 naming the field,
-// before the registry sees anything.
+// before the registry sees anything. An old key ("memory_mb", "cpu_milli") works, and the
+// answer carries a Warning header per old key saying what to write instead.
 func (h *handlers) configure(w http.ResponseWriter, r *http.Request) {
 	if !requireContentType(w, r, "application/json") {
 		return
@@ -31,7 +35,10 @@ func (h *handlers) configure(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	patch, field, err := decodeConfigPatch(body)
+	patch, deprecated, field, err := decodeConfigPatch(body)
+	for _, old := range deprecated {
+		w.Header().Add("Warning", deprecationWarning(old))
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, api.CodeInvalid, err.Error(), field)
 		return
@@ -44,30 +51,61 @@ func (h *handlers) configure(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, fn)
 }
 
-// configFields decode one key of a ConfigPatch; what says what a good value looks like.
-var configFields = map[string]struct {
-	into func(p *api.ConfigPatch) any
-	what string
-}{
-	"memory_mb":     {func(p *api.ConfigPatch) any { return &p.MemoryMB }, "a whole number of megabytes, such as 256"},
-	"cpu_milli":     {func(p *api.ConfigPatch) any { return &p.CPUMilli }, "a whole number of millicores, such as 500"},
-	"timeout":       {func(p *api.ConfigPatch) any { return &p.Timeout }, `a duration such as "30s" or a number of seconds`},
-	"idle_timeout":  {func(p *api.ConfigPatch) any { return &p.IdleTimeout }, `a duration such as "30s" or a number of seconds`},
-	"pause_timeout": {func(p *api.ConfigPatch) any { return &p.PauseTimeout }, `a duration such as "5m" or a number of seconds`},
-	"concurrency":   {func(p *api.ConfigPatch) any { return &p.Concurrency }, "a whole number, such as 4"},
-	"min_instances": {func(p *api.ConfigPatch) any { return &p.MinInstances }, "a whole number, such as 1"},
-	"max_instances": {func(p *api.ConfigPatch) any { return &p.MaxInstances }, "a whole number, such as 10"},
-	"queue":         {func(p *api.ConfigPatch) any { return &p.Queue }, "a whole number, such as 100"},
-	"public":        {func(p *api.ConfigPatch) any { return &p.Public }, "true or false"},
+// deprecationWarning is the Warning header (RFC 9111's 299, "miscellaneous persistent
+// warning") telling a client that a key it sent is an old name: clients that show warnings
+// (hearth's CLI does) pass it on; others ignore it.
+func deprecationWarning(old string) string {
+	return fmt.Sprintf(`299 - "%s is deprecated; use %s"`, old, api.DeprecatedConfigKeys[old])
 }
 
-// decodeConfigPatch reads a PATCH body. On error it also returns the offending field ("" when
-// the body as a whole is wrong). Whether the values are in range is the registry's business.
-func decodeConfigPatch(body []byte) (api.ConfigPatch, string, error) {
-	var p api.ConfigPatch
+// configField decodes one key of a ConfigPatch into p; reason says what a good value is
+// ("must be ..."), in func.yaml's words where func.yaml has the setting.
+type configField struct {
+	decode func(p *api.ConfigPatch, v json.RawMessage) error
+	reason string
+}
+
+// into makes a configField's decode from where the value goes.
+func into(dst func(p *api.ConfigPatch) any) func(p *api.ConfigPatch, v json.RawMessage) error {
+	return func(p *api.ConfigPatch, v json.RawMessage) error { return json.Unmarshal(v, dst(p)) }
+}
+
+var configFields = map[string]configField{
+	"memory": {into(func(p *api.ConfigPatch) any { return &p.MemoryMB }), funcfile.MemoryReason},
+	"cpu": {func(p *api.ConfigPatch, v json.RawMessage) error {
+		// A number is cores, as func.yaml's `cpu: 2`; a string is as func.yaml writes it.
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			var cores float64
+			if err := json.Unmarshal(v, &cores); err != nil {
+				return err
+			}
+			s = strconv.FormatFloat(cores, 'f', -1, 64)
+		}
+		milli, err := api.ParseCPULimit(s)
+		p.CPUMilli = &milli
+		return err
+	}, funcfile.CPUReason + `, or "0" for no limit`},
+	"timeout":       {into(func(p *api.ConfigPatch) any { return &p.Timeout }), `must be a duration such as "30s" or a number of seconds`},
+	"idle_timeout":  {into(func(p *api.ConfigPatch) any { return &p.IdleTimeout }), `must be a duration such as "30s" or a number of seconds`},
+	"pause_timeout": {into(func(p *api.ConfigPatch) any { return &p.PauseTimeout }), `must be a duration such as "5m" or a number of seconds`},
+	"concurrency":   {into(func(p *api.ConfigPatch) any { return &p.Concurrency }), "must be a whole number, such as 4"},
+	"min_instances": {into(func(p *api.ConfigPatch) any { return &p.MinInstances }), "must be a whole number, such as 1"},
+	"max_instances": {into(func(p *api.ConfigPatch) any { return &p.MaxInstances }), "must be a whole number, such as 10"},
+	"queue":         {into(func(p *api.ConfigPatch) any { return &p.Queue }), "must be a whole number, such as 100"},
+	"public":        {into(func(p *api.ConfigPatch) any { return &p.Public }), "must be true or false"},
+	// The old names (api.DeprecatedConfigKeys), read as they always were.
+	"memory_mb": {into(func(p *api.ConfigPatch) any { return &p.MemoryMB }), "must be a whole number of megabytes, such as 256 (memory_mb is deprecated; use memory)"},
+	"cpu_milli": {into(func(p *api.ConfigPatch) any { return &p.CPUMilli }), `must be a whole number of millicores, such as 500 (cpu_milli is deprecated; use cpu, such as "500m")`},
+}
+
+// decodeConfigPatch reads a PATCH body. It returns the old key names the body used, and on
+// error the offending field ("" when the body as a whole is wrong). Whether the values are in
+// range is the registry's business.
+func decodeConfigPatch(body []byte) (p api.ConfigPatch, deprecated []string, field string, err error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return p, "", errors.New(`the body must be a JSON object of the settings to change, such as {"max_instances": 5}`)
+		return p, nil, "", errors.New(`the body must be a JSON object of the settings to change, such as {"max_instances": 5}`)
 	}
 	// Sorted, so that of several bad keys the same one is always reported.
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
@@ -75,23 +113,33 @@ func decodeConfigPatch(body []byte) (api.ConfigPatch, string, error) {
 		if k == "env" {
 			env, field, err := decodeEnv(v)
 			if err != nil {
-				return p, field, err
+				return p, deprecated, field, err
 			}
 			p.Env = env
 			continue
 		}
 		f, ok := configFields[k]
 		if !ok {
-			return p, k, fmt.Errorf("unknown setting %q: the settings are %s", k, strings.Join(api.ConfigKeys, ", "))
+			hint := ""
+			if near := suggest.Closest(k, api.ConfigKeys); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			return p, deprecated, k, fmt.Errorf("unknown setting %q%s: the settings are %s", k, hint, strings.Join(api.ConfigKeys, ", "))
+		}
+		if now, old := api.DeprecatedConfigKeys[k]; old {
+			deprecated = append(deprecated, k)
+			if _, both := raw[now]; both {
+				return p, deprecated, k, fmt.Errorf("%q and %q are the same setting: give only %q", now, k, now)
+			}
 		}
 		if isNull(v) {
-			return p, k, fmt.Errorf("setting %q: null is not a value: give %s, or leave the key out", k, f.what)
+			return p, deprecated, k, fmt.Errorf("setting %q: null is not a value (it %s): leave the key out to keep the current value", k, f.reason)
 		}
-		if err := json.Unmarshal(v, f.into(&p)); err != nil {
-			return p, k, fmt.Errorf("setting %q: must be %s", k, f.what)
+		if err := f.decode(&p, v); err != nil {
+			return p, deprecated, k, fmt.Errorf("setting %q: %s", k, f.reason)
 		}
 	}
-	return p, "", nil
+	return p, deprecated, "", nil
 }
 
 // decodeEnv reads the env object: string values set, null or "" remove.

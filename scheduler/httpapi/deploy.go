@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/builder"
 )
 
 // deploy answers POST /v1/functions/{name}/versions. The answer is a stream of DeployEvents, but
@@ -25,7 +26,10 @@ func (h *handlers) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.MaxUploadBytes)
 	s := &eventStream{w: w}
-	fn, cached, err := h.Registry.Deploy(r.Context(), name, r.Body, func(line string) {
+	// The builder reports its steps on the context (builder.WithTrace), in order with the log
+	// lines, so that clients can show a build condensed to one line per step.
+	ctx := builder.WithTrace(r.Context(), func(st builder.Step) { s.send(stepEvent(st)) })
+	fn, cached, err := h.Registry.Deploy(ctx, name, r.Body, func(line string) {
 		s.send(api.DeployEvent{Type: api.EventLog, Line: line})
 	})
 	if err != nil {
@@ -37,10 +41,21 @@ func (h *handlers) deploy(w http.ResponseWriter, r *http.Request) {
 		if status >= 500 && code == api.CodeInternal {
 			h.Log.Error("deploy failed", "function", name, "error", err)
 		}
-		s.send(api.DeployEvent{Type: api.EventError, Error: &api.ErrorDetail{Code: code, Message: msg, Field: field}})
+		s.send(api.DeployEvent{Type: api.EventError, Error: &api.ErrorDetail{Code: code, Message: msg, Field: field},
+			Hint: builder.HintOf(err)})
 		return
 	}
 	s.send(api.DeployEvent{Type: api.EventResult, Function: &fn, Cached: cached})
+}
+
+// stepEvent is the deploy stream's event for a build step's start or end.
+func stepEvent(st builder.Step) api.DeployEvent {
+	ev := api.DeployEvent{Type: api.EventStep, Step: &api.BuildStep{N: st.N, Total: st.Total, Name: st.Name}}
+	if st.Done {
+		ev.Type = api.EventStepEnd
+		ev.Step.ElapsedMS, ev.Step.Failed, ev.Step.Cached = st.Elapsed.Milliseconds(), st.Failed, st.Cached
+	}
+	return ev
 }
 
 // eventStream writes newline-delimited JSON events, committing the 200 status on the first one.

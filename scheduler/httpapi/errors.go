@@ -22,7 +22,13 @@ func classify(err error) (status int, code, field, msg string) {
 	var fe *funcfile.FieldError
 	var te *auth.RequestError
 	var tooBig *http.MaxBytesError
+	var fieldErr interface{ InvalidField() string } // a collaborator's 400 naming its field
+	var conflict interface{ Conflict() }            // a collaborator's 409
 	switch {
+	case errors.As(err, &fieldErr):
+		return http.StatusBadRequest, api.CodeInvalid, fieldErr.InvalidField(), err.Error()
+	case errors.As(err, &conflict):
+		return http.StatusConflict, api.CodeConflict, "", err.Error()
 	case errors.As(err, &fe):
 		return http.StatusBadRequest, api.CodeInvalid, fe.Field, err.Error()
 	case errors.As(err, &te):

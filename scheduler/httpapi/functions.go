@@ -33,6 +33,10 @@ func (h *handlers) getFunction(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if fn.Secrets, err = h.secretKeys(r.Context(), fn.Name); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, fn)
 }
 

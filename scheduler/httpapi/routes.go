@@ -53,8 +53,14 @@ type Deps struct {
 	Nodes Nodes
 	// Stats serves GET /v1/overview and GET /v1/functions/{name}/stats; nil for none.
 	Stats Stats
+	// Triggers serves GET /v1/functions/{name}/triggers; nil for none.
+	Triggers Triggers
 	// Access says which functions are public.
 	Access FunctionAccess
+	// Versions serves rollback and aliases (versions.go); nil for none.
+	Versions Versions
+	// Secrets serves /v1/functions/{name}/secrets; nil for none.
+	Secrets Secrets
 	// Hosts are the host names and addresses requests to the API and dashboard may name in
 	// Host and Origin (see hostCheck); nil disables that check, which only handler tests do.
 	Hosts []string
@@ -86,14 +92,25 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}/versions", h.guard(auth.ActDeploy, h.deploy)).Methods(http.MethodPost)
 	r.HandleFunc("/v1/functions/{name}/config", h.guard(auth.ActDeploy, h.configure)).Methods(http.MethodPatch)
 	r.HandleFunc("/v1/functions/{name}/logs", h.guard(auth.ActReadLogs, h.logs)).Methods(http.MethodGet)
+	if d.Versions != nil {
+		h.versionRoutes(r)
+	}
 	if d.Calls != nil {
 		r.HandleFunc("/v1/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/calls/{id}", h.guard(auth.ActReadCalls, h.getCall)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/functions/{name}/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)
 	}
+	if d.Triggers != nil {
+		r.HandleFunc("/v1/functions/{name}/triggers", h.guard(auth.ActRead, h.listTriggers)).Methods(http.MethodGet)
+	}
 	if d.Stats != nil {
 		r.HandleFunc("/v1/overview", h.guard(auth.ActRead, h.overview)).Methods(http.MethodGet)
 		r.HandleFunc("/v1/functions/{name}/stats", h.guard(auth.ActRead, h.functionStats)).Methods(http.MethodGet)
+	}
+	if d.Secrets != nil {
+		r.HandleFunc("/v1/functions/{name}/secrets", h.guard(auth.ActRead, h.listSecrets)).Methods(http.MethodGet)
+		r.HandleFunc("/v1/functions/{name}/secrets/{key}", h.guard(auth.ActDeploy, h.putSecret)).Methods(http.MethodPut)
+		r.HandleFunc("/v1/functions/{name}/secrets/{key}", h.guard(auth.ActDeploy, h.deleteSecret)).Methods(http.MethodDelete)
 	}
 	if d.Tokens != nil {
 		r.HandleFunc("/v1/tokens", h.guard(auth.ActManageTokens, h.listTokens)).Methods(http.MethodGet)
@@ -129,7 +146,8 @@ func New(d Deps) http.Handler {
 	// than the whole rest of hearth's routing, and /invoke/{name}/... needs no more than a cut.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if name, rest, ok := invokeTarget(req.URL.EscapedPath()); ok {
-			if h.mayInvoke(w, req, name) {
+			// NAME@ALIAS and NAME@3 are calls to NAME: its token scope and public flag decide.
+			if base, _ := api.SplitTarget(name); h.mayInvoke(w, req, base) {
 				h.Invoker.Invoke(w, req, name, rest)
 			}
 			return

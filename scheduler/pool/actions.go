@@ -92,6 +92,7 @@ func (p *Pool) startLocked(f *function, nd *node, reason string) {
 		Port:      contract.DefaultPort,
 		Resources: in.res,
 		Security:  securityOf(f.spec),
+		SecretsAs: f.spec.SecretsAs,
 	}
 	h, gen := nd.handle, nd.handleGen
 	p.background(func() { p.start(f, in, h, gen, spec) })
@@ -101,7 +102,11 @@ func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec insta
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.StartTimeout)
 	defer cancel()
 	begin := time.Now()
-	started, err := h.StartInstance(ctx, spec)
+	spec, err := p.withSecrets(ctx, f.name, spec)
+	var started instance.Instance
+	if err == nil {
+		started, err = h.StartInstance(ctx, spec)
+	}
 	if err == nil && p.cfg.OnStarted != nil {
 		p.cfg.OnStarted(f.name, in.id)
 	}

@@ -120,7 +120,7 @@ func (f *function) pendingCount() int {
 func newInstanceID(function string, version int) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-v%d-%s", function, version, hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s-v%d-%s", baseName(function), version, hex.EncodeToString(b[:]))
 }
 
 func (o Outcome) String() string {

@@ -52,6 +52,8 @@ type Config struct {
 	OnStarted func(function, instanceID string)
 	// Observer, when set, hears cold starts.
 	Observer Observer
+	// Secrets, when set, gives every instance start its function's secret values (secrets.go).
+	Secrets SecretsFunc
 }
 
 // DefaultConfig returns the defaults.
@@ -177,7 +179,7 @@ func (p *Pool) Apply(fn api.Function) {
 
 // sameInstance reports whether instances made for a can serve b unchanged.
 func sameInstance(a, b api.FunctionSpec) bool {
-	if a.MemoryMB != b.MemoryMB || a.CPUMilli != b.CPUMilli || len(a.Env) != len(b.Env) ||
+	if a.MemoryMB != b.MemoryMB || a.CPUMilli != b.CPUMilli || len(a.Env) != len(b.Env) || secretsMode(a) != secretsMode(b) ||
 		!sameSecurity(securityOf(a), securityOf(b)) {
 		return false
 	}
@@ -220,7 +222,7 @@ func (p *Pool) Acquire(ctx context.Context, name string) (*Lease, error) {
 	lease, err := p.acquireLocked(ctx, name)
 	p.mu.Unlock()
 	if err == nil && lease.cold != Warm && p.cfg.Observer != nil {
-		p.cfg.Observer.ColdStart(name, lease.cold, time.Since(begin))
+		p.cfg.Observer.ColdStart(baseName(name), lease.cold, time.Since(begin))
 	}
 	return lease, err
 }
@@ -360,12 +362,19 @@ func (p *Pool) Stats() Stats {
 	if !cpuLimited {
 		st.Capacity.CPUMilli = 0
 	}
+	byName := map[string]int{} // index in st.Functions: a function's "NAME@N" entries count as it
 	for _, f := range p.fns {
-		fs := FunctionStats{Function: f.name, Instances: map[string]int{}, Queued: f.waiting}
+		i, ok := byName[baseName(f.name)]
+		if !ok {
+			i = len(st.Functions)
+			byName[baseName(f.name)] = i
+			st.Functions = append(st.Functions, FunctionStats{Function: baseName(f.name), Instances: map[string]int{}})
+		}
+		fs := &st.Functions[i]
+		fs.Queued += f.waiting
 		for _, in := range f.instances {
 			fs.Instances[in.apiState()]++
 		}
-		st.Functions = append(st.Functions, fs)
 	}
 	sort.Slice(st.Functions, func(i, j int) bool { return st.Functions[i].Function < st.Functions[j].Function })
 	return st

@@ -41,13 +41,14 @@ func (r *Registry) Configure(ctx context.Context, name string, patch api.ConfigP
 		return api.Function{}, fmt.Errorf("record new version of %s: %w", name, err)
 	}
 	r.pool.Apply(fn)
+	r.reroute(ctx, fn)
 	r.log.Info("configured", "function", name, "version", fn.Version.Number)
 	return r.decorate(fn), nil
 }
 
 // withExplicitZeros returns s with every setting the patch sets to 0, where 0 is not a valid
 // value, made -1. WithDefaults reads a zero as "use the default", so without this a patch
-// writing memory_mb 0 would quietly reset memory instead of being refused, as func.yaml's
+// writing memory 0 would quietly reset memory instead of being refused, as func.yaml's
 // "memory: 0" is. Validate reports -1 with the field's usual reason.
 func withExplicitZeros(s api.FunctionSpec, p api.ConfigPatch) api.FunctionSpec {
 	if p.MemoryMB != nil && *p.MemoryMB == 0 {
@@ -85,28 +86,18 @@ func sameSettings(a, b api.FunctionSpec) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// apiFields maps funcfile's field names (func.yaml's keys) to the API's where they differ.
-var apiFields = map[string]struct{ name, reason string }{
-	"memory": {"memory_mb", fmt.Sprintf("must be a whole number of megabytes from %d to %d, such as 256",
-		funcfile.MinMemoryMB, funcfile.MaxMemoryMB)},
-	"cpu": {"cpu_milli", "must be a whole number of millicores, 0 for no limit, such as 500 (half a core)"},
-}
-
-// settingError turns the first problem Validate found into a *SettingError.
+// settingError turns the first problem Validate found into a *SettingError. The settings have
+// func.yaml's names ("memory", "cpu"), so the field and its reason are Validate's own.
 func settingError(err error) error {
 	var fe *funcfile.FieldError
 	if !errors.As(err, &fe) {
 		return err
 	}
-	out := &funcfile.FieldError{Field: fe.Field, Reason: fe.Reason}
-	if f, ok := apiFields[fe.Field]; ok {
-		out.Field, out.Reason = f.name, f.reason
-	}
-	return &SettingError{field: out}
+	return &SettingError{field: &funcfile.FieldError{Field: fe.Field, Reason: fe.Reason}}
 }
 
 // SettingError is a setting Configure refused. It unwraps to a *funcfile.FieldError whose Field
-// is the setting's API name ("memory_mb", "env.KEY"), so errors.As and errors.Is(err,
+// is the setting's API name ("memory", "env.KEY"), so errors.As and errors.Is(err,
 // funcfile.ErrInvalid) work on it as on a func.yaml problem; only its message differs, since
 // the value came from the API rather than from func.yaml.
 type SettingError struct {

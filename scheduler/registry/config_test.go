@@ -111,9 +111,9 @@ func TestConfigureRejects(t *testing.T) {
 		field      string
 		reasonPart string
 	}{
-		{"memory out of range", api.ConfigPatch{MemoryMB: ptr(int64(8))}, "memory_mb", "from 16 to 16384"},
-		{"memory zero is not the default", api.ConfigPatch{MemoryMB: ptr(int64(0))}, "memory_mb", "from 16 to 16384"},
-		{"cpu negative", api.ConfigPatch{CPUMilli: ptr(int64(-1))}, "cpu_milli", "millicores"},
+		{"memory out of range", api.ConfigPatch{MemoryMB: ptr(int64(8))}, "memory", "from 16 to 16384"},
+		{"memory zero is not the default", api.ConfigPatch{MemoryMB: ptr(int64(0))}, "memory", "from 16 to 16384"},
+		{"cpu negative", api.ConfigPatch{CPUMilli: ptr(int64(-1))}, "cpu", "CPU amount"},
 		{"timeout too long", api.ConfigPatch{Timeout: ptr(api.Duration(16 * time.Minute))}, "timeout", "at most 15m0s"},
 		{"timeout zero", api.ConfigPatch{Timeout: ptr(api.Duration(0))}, "timeout", "positive duration"},
 		{"idle_timeout below 1s", api.ConfigPatch{IdleTimeout: ptr(api.Duration(time.Millisecond))}, "idle_timeout", "at least 1s"},

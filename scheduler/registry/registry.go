@@ -24,7 +24,6 @@ import (
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/builder/buildctx"
 	"github.com/hearthfn/hearth/runtimes/funcfile"
-	"github.com/hearthfn/hearth/scheduler/store"
 )
 
 // FuncFile is the name of the function description at the root of an upload.
@@ -60,7 +59,7 @@ type Config struct {
 // Registry deploys and describes functions.
 type Registry struct {
 	cfg     Config
-	store   store.FunctionStore
+	store   Store
 	builder builder.Builder
 	pool    Pool
 	log     *slog.Logger
@@ -69,6 +68,8 @@ type Registry struct {
 	locks map[string]*nameLock // per-function deploy/delete locks, while held or awaited; guarded by mu
 
 	removals removals // deleted functions' images being removed in the background
+
+	routes routes // aliases.go
 }
 
 // nameLock is one function's lock. refs counts its holder and waiters, so that the entry can go
@@ -79,7 +80,7 @@ type nameLock struct {
 }
 
 // New returns a registry.
-func New(cfg Config, st store.FunctionStore, b builder.Builder, p Pool, log *slog.Logger) *Registry {
+func New(cfg Config, st Store, b builder.Builder, p Pool, log *slog.Logger) *Registry {
 	if cfg.MaxSourceBytes <= 0 {
 		cfg.MaxSourceBytes = 64 << 20
 	}
@@ -93,11 +94,14 @@ func New(cfg Config, st store.FunctionStore, b builder.Builder, p Pool, log *slo
 		cfg.ImageRemovalRetry = 2 * time.Second
 	}
 	r := &Registry{cfg: cfg, store: st, builder: b, pool: p, log: log, locks: map[string]*nameLock{}}
+	r.routes.fns = map[string]*fnRoutes{}
 	r.removals.init()
 	return r
 }
 
-// Restore hands every stored function to the pool; the server calls it once at start.
+// Restore hands every stored function to the pool, with the extra entries of the versions its
+// aliases route to (aliases.go); the server calls it once at start, before the pool adopts the
+// instances a previous run left.
 func (r *Registry) Restore(ctx context.Context) error {
 	fns, err := r.store.ListFunctions(ctx)
 	if err != nil {
@@ -105,6 +109,9 @@ func (r *Registry) Restore(ctx context.Context) error {
 	}
 	for _, fn := range fns {
 		r.pool.Apply(fn)
+		if err := r.route(ctx, fn); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -171,6 +178,7 @@ func (r *Registry) Deploy(ctx context.Context, name string, src io.Reader, progr
 		return api.Function{}, false, fmt.Errorf("record new version of %s: %w", name, err)
 	}
 	r.pool.Apply(fn)
+	r.reroute(ctx, fn)
 	r.log.Info("deployed", "function", name, "version", fn.Version.Number, "image", res.Image, "cached", res.Cached)
 	return r.decorate(fn), res.Cached, nil
 }
@@ -183,7 +191,11 @@ func (r *Registry) Get(ctx context.Context, name string) (api.Function, error) {
 	}
 	fn = r.decorate(fn)
 	if st, ok := r.pool.Status(name); ok {
+		r.extraStatus(name, &st)
 		fn.Pool = &st
+	}
+	if fn.Aliases, err = r.store.ListAliases(ctx, name); err != nil {
+		return api.Function{}, err
 	}
 	return fn, nil
 }
@@ -200,11 +212,6 @@ func (r *Registry) List(ctx context.Context) ([]api.Function, error) {
 	return fns, nil
 }
 
-// Versions returns a function's versions, newest first. Errors: store.ErrNotFound.
-func (r *Registry) Versions(ctx context.Context, name string) ([]api.Version, error) {
-	return r.store.ListVersions(ctx, name)
-}
-
 // Delete removes a function: its instances stop after their calls in flight, its versions are
 // forgotten, and the images this server built for it are removed in the background, tried
 // again while its instances drain (see Run). Errors: store.ErrNotFound.
@@ -215,6 +222,7 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	r.pool.Remove(name)
+	r.unroute(name)
 	r.removals.start(name, r.removeImages)
 	r.log.Info("deleted", "function", name)
 	return nil

@@ -48,8 +48,9 @@ func asyncRunOf(ctx context.Context) *api.Call {
 
 // accept queues an async call: it checks what can be checked now (the function, the body's
 // size, the callback), stores the request durably and answers 202 with the call's id.
-func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path string) {
+func (rt *Router) accept(w http.ResponseWriter, r *http.Request, target, path string) {
 	start := time.Now()
+	function, selector := api.SplitTarget(target)
 	fail := func(status int, code, outcome, msg string) {
 		writeError(w, status, code, msg)
 		if rt.cfg.Observer != nil {
@@ -64,6 +65,19 @@ func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path 
 		msg := fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function)
 		function = "" // a name that does not exist is no label; see CallObserver
 		fail(http.StatusNotFound, api.CodeNotFound, OutcomeNotFound, msg)
+		return
+	}
+	// The alias or version is checked now, and the call records it: it runs through the same
+	// alias (weights as they are then), or on the same version, when its turn comes.
+	t, err := rt.resolve(r.Context(), function, selector)
+	if err != nil {
+		outcome := rt.targetError(w, function, err)
+		if rt.cfg.Observer != nil {
+			if outcome == OutcomeNotFound {
+				function = ""
+			}
+			rt.cfg.Observer.CallDone(function, outcome, time.Since(start))
+		}
 		return
 	}
 	callback := r.Header.Get(api.HeaderCallbackURL)
@@ -93,7 +107,8 @@ func (rt *Router) accept(w http.ResponseWriter, r *http.Request, function, path 
 	for _, h := range []string{api.HeaderAsync, api.HeaderCallbackURL, "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
 		header.Del(h)
 	}
-	c := api.Call{ID: newCallID(), Function: function, Async: true, Status: api.CallQueued, CreatedAt: start, CallbackURL: callback}
+	c := api.Call{ID: newCallID(), Function: function, Async: true, Status: api.CallQueued, CreatedAt: start, CallbackURL: callback,
+		Alias: t.alias, Version: t.pinned}
 	req := store.AsyncRequest{Method: r.Method, Path: path, Query: r.URL.RawQuery, Header: header, Body: body}
 	if err := rt.cfg.Async.Enqueue(r.Context(), c, req); err != nil {
 		if errors.Is(err, store.ErrQueueFull) {

@@ -61,7 +61,7 @@ func (rt *Router) finish(c *call, rw *recordingWriter, start time.Time, run *api
 		return
 	}
 	rec := api.Call{ID: c.id, Function: c.function, Status: callStatus(c.result, rw.status),
-		HTTPStatus: rw.status, CreatedAt: start, FinishedAt: end, Error: cmp.Or(rw.errMsg, c.errMsg)}
+		HTTPStatus: rw.status, CreatedAt: start, FinishedAt: end, Error: cmp.Or(rw.errMsg, c.errMsg), Alias: c.alias}
 	if c.lease != nil {
 		rec.Version = c.lease.Version()
 		rec.Instance = c.lease.InstanceID()
@@ -72,6 +72,7 @@ func (rt *Router) finish(c *call, rw *recordingWriter, start time.Time, run *api
 	if run != nil {
 		rec.Async, rec.CreatedAt = true, run.CreatedAt
 		rec.Attempts, rec.CallbackURL = run.Attempts, run.CallbackURL
+		rec.Alias = cmp.Or(rec.Alias, run.Alias)
 		*run = rec
 		return
 	}

@@ -108,6 +108,10 @@ type Router struct {
 	// address would fail a call. Forget drops an instance's transport when it stops.
 	mu         sync.Mutex
 	transports map[string]*http.Transport // guarded by mu
+
+	// aliases resolve NAME@ALIAS and NAME@N (alias.go); randN picks among an alias's versions.
+	aliases Aliases
+	randN   func(n int) int
 }
 
 // New returns a router over p.
@@ -119,7 +123,7 @@ func New(p Pool, cfg Config, log *slog.Logger) *Router {
 	if cfg.AcquireTimeout <= 0 {
 		cfg.AcquireTimeout = def.AcquireTimeout
 	}
-	rt := &Router{pool: p, cfg: cfg, log: log, transports: map[string]*http.Transport{}}
+	rt := &Router{pool: p, cfg: cfg, log: log, transports: map[string]*http.Transport{}, randN: defaultRandN}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      roundTripFunc(rt.roundTrip),
@@ -139,8 +143,12 @@ func New(p Pool, cfg Config, log *slog.Logger) *Router {
 
 // call is the per-call state carried in the request's context through the reverse proxy.
 type call struct {
-	id       string
+	id string
+	// function is the function's name, without "@..."; entry is the pool entry serving the
+	// call ("NAME" or "NAME@3", alias.go) and alias the alias the call came through.
 	function string
+	entry    string
+	alias    string
 	path     string
 	lease    *pool.Lease
 	leasedAt time.Time
@@ -160,7 +168,8 @@ type call struct {
 type callKey struct{}
 
 // Invoke serves one call to function, with path the part of the URL after the function's name
-// ("/" when there is none), escaped as the caller sent it. A request with Hearth-Async: true is
+// ("/" when there is none), escaped as the caller sent it. function may name an alias or a
+// version after "@" (NAME@live, NAME@3; alias.go). A request with Hearth-Async: true is
 // queued instead (see accept); the async runner replays it here later, with RunAsync's context.
 func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path string) {
 	run := asyncRunOf(r.Context())
@@ -168,8 +177,18 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 		rt.accept(w, r, function, path)
 		return
 	}
+	function, selector := api.SplitTarget(function)
+	if run != nil && selector == "" {
+		// An async call goes where it was sent: through its alias, or to its pinned version.
+		switch {
+		case run.Alias != "":
+			selector = run.Alias
+		case run.Version > 0:
+			selector = strconv.Itoa(run.Version)
+		}
+	}
 	rw := &recordingWriter{ResponseWriter: w}
-	c := &call{function: function, path: path, result: OutcomeOK}
+	c := &call{function: function, entry: function, path: path, result: OutcomeOK}
 	if run != nil {
 		c.id = run.ID
 	} else {
@@ -188,7 +207,18 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 		return
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, rt.cfg.MaxBodyBytes)
-	timeout, ok := rt.pool.Timeout(function)
+	if _, ok := rt.pool.Timeout(function); !ok {
+		writeError(rw, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
+		c.result = OutcomeNotFound
+		return
+	}
+	t, err := rt.resolve(r.Context(), function, selector)
+	if err != nil {
+		c.result = rt.targetError(rw, function, err)
+		return
+	}
+	c.entry, c.alias = t.entry, t.alias
+	timeout, ok := rt.pool.Timeout(c.entry)
 	if !ok {
 		writeError(rw, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("function %q not found: deploy it first (hearth deploy)", function))
 		c.result = OutcomeNotFound
@@ -196,7 +226,7 @@ func (rt *Router) Invoke(w http.ResponseWriter, r *http.Request, function, path 
 	}
 
 	acquireCtx, cancel := context.WithTimeout(r.Context(), rt.cfg.AcquireTimeout)
-	lease, err := rt.pool.Acquire(acquireCtx, function)
+	lease, err := rt.pool.Acquire(acquireCtx, c.entry)
 	cancel()
 	if err != nil {
 		c.result = rt.acquireError(rw, r, function, err)
@@ -365,7 +395,7 @@ func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, tooLarge(tooBig.Limit))
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
 		c.outcome, c.result = pool.OutcomeTimedOut, OutcomeTimeout
-		timeout, _ := rt.pool.Timeout(c.function)
+		timeout, _ := rt.pool.Timeout(c.entry)
 		writeError(w, http.StatusGatewayTimeout, api.CodeTimeout,
 			fmt.Sprintf("function %s did not answer within its timeout of %s; the call was cut off and the instance replaced", c.function, timeout))
 	case errors.Is(err, context.Canceled):

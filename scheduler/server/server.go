@@ -34,6 +34,7 @@ import (
 	"github.com/hearthfn/hearth/scheduler/registry"
 	"github.com/hearthfn/hearth/scheduler/router"
 	"github.com/hearthfn/hearth/scheduler/store/sqlstore"
+	"github.com/hearthfn/hearth/scheduler/triggers"
 )
 
 // Config is the server's configuration; cmd/hearth fills it from flags and the environment.
@@ -83,6 +84,11 @@ type Config struct {
 	ClusterAddr  string
 	ClusterHosts []string
 	NodeTimeout  time.Duration
+	// SecretsKeyFile holds the key functions' secrets are sealed with (scheduler/secrets);
+	// empty for DataDir/keys/secrets.key. SecretsKey, when set, is the key itself (base64,
+	// from $HEARTH_SECRETS_KEY) and the file is not read.
+	SecretsKeyFile string
+	SecretsKey     string
 }
 
 // Deps are the parts the server runs on.
@@ -157,13 +163,21 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		checkEngine(ctx, local, cfg, log)
 	}
 
+	sec, err := openSecrets(st, cfg, log)
+	if err != nil {
+		return err
+	}
+
 	var rt *router.Router
 	m := metrics.New(log)
 	src := &logSource{}
 	lc := logs.New(src, logs.Config{MaxBytes: cfg.LogBuffer}, log)
 	defer lc.Close()
-	p := pool.New(pool.Config{OnStarted: lc.Started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
-		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true}, log)
+	// The logs of a version served besides the current one (pool entry "NAME@N") are NAME's.
+	started := func(function, id string) { lc.Started(strings.SplitN(function, "@", 2)[0], id) }
+	p := pool.New(pool.Config{OnStarted: started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
+		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true, Secrets: sec.Values}, log)
+	sec.SetRestarter(p)
 	if err := m.CollectPool(p); err != nil {
 		return err
 	}
@@ -183,8 +197,11 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	rt = router.New(p, router.Config{MaxBodyBytes: cfg.MaxBodyBytes, AcquireTimeout: cfg.AcquireTimeout, Observer: m,
 		Recorder: recorder, Async: runner, Calls: lc, Callbacks: callbacks}, log)
 	runner.SetInvoker(rt)
+	// Cron triggers fire as async calls through the runner's queue (scheduler/triggers).
+	cronTriggers := triggers.New(st, runner, triggers.Config{}, log)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work"),
-		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, statsHook{removeHook{p, lc.Forget}, sc}, log)
+		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, triggersHook{statsHook{removeHook{p, lc.Forget}, sc}, cronTriggers}, log)
+	rt.SetAliases(reg) // NAME@ALIAS and NAME@N
 	if err := reg.Restore(ctx); err != nil {
 		return err
 	}
@@ -229,6 +246,9 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Nodes:          nodesAPI{p, mgr},
 		Stats:          sc,
 		Access:         p,
+		Triggers:       cronTriggers,
+		Versions:       reg,
+		Secrets:        sec,
 		Hosts:          hosts,
 		Log:            log,
 	})
@@ -273,6 +293,8 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		defer close(regDone)
 		_ = reg.Run(regCtx)
 	}()
+
+	stopTriggers := runTriggers(ctx, cronTriggers, log)
 
 	tokCtx, stopTokens := context.WithCancel(context.WithoutCancel(ctx))
 	tokDone := make(chan struct{})
@@ -319,6 +341,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	}
 	stopRegistry()
 	<-regDone
+	stopTriggers() // before the runner: its last firings go to the store's queue
 	stopRunner()
 	select {
 	case <-runDone:
@@ -349,7 +372,9 @@ type removeHook struct {
 
 func (h removeHook) Remove(name string) {
 	h.Pool.Remove(name)
-	h.onRemove(name)
+	if !strings.Contains(name, "@") { // an entry "NAME@N" going leaves NAME's logs
+		h.onRemove(name)
+	}
 }
 
 // checkEngine says at start whether the node's engine can be reached. The server runs either

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/hearthfn/hearth/api"
@@ -43,12 +44,18 @@ type statsHook struct {
 	stats *stats.Collector
 }
 
+// Entries "NAME@N", the versions served besides the current one (registry/aliases.go), are
+// no functions of their own to the collector: it counts their calls as NAME's.
 func (h statsHook) Apply(fn api.Function) {
 	h.Pool.Apply(fn)
-	h.stats.SetFunction(fn)
+	if !strings.Contains(fn.Name, "@") {
+		h.stats.SetFunction(fn)
+	}
 }
 
 func (h statsHook) Remove(name string) {
 	h.Pool.Remove(name)
-	h.stats.RemoveFunction(name)
+	if !strings.Contains(name, "@") {
+		h.stats.RemoveFunction(name)
+	}
 }

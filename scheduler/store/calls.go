@@ -32,6 +32,8 @@ type AsyncCall struct {
 type CallFilter struct {
 	Function string
 	Status   api.CallStatus
+	// Version, when above 0, keeps the calls one version of the function served.
+	Version int
 	// Before is a call id: only calls older than it by (created_at, id) are listed (paging,
 	// newest first: pass the last id of the previous page).
 	Before string
@@ -51,8 +53,9 @@ type CallStore interface {
 
 	// EnqueueAsync stores an accepted async call, status queued and due at c.CreatedAt, unless
 	// maxQueued async calls are queued or running already (ErrQueueFull, wrapped). Of c it
-	// keeps the id, function, version, creation time and callback URL. An id stored already is
-	// an error. It returns once the call is durable: it survives the process being killed.
+	// keeps the id, function, version, alias, creation time, callback URL and trigger. An id
+	// stored already is an error. It returns once the call is durable: it survives the process
+	// being killed.
 	EnqueueAsync(ctx context.Context, c api.Call, req AsyncRequest, maxQueued int) error
 
 	// ClaimAsync marks up to limit queued calls due at or before now as running (attempts + 1,

@@ -26,7 +26,7 @@ var (
 )
 
 // FunctionStore keeps functions and their versions. A function exists while it has at least one
-// version; its current version is the newest one.
+// version; its current version is the newest one unless AliasStore.SetCurrent chose another.
 type FunctionStore interface {
 	// AddVersion records a new version of the function name, creating the function when it does
 	// not exist, and makes it current. The version number is assigned here (one more than the
@@ -49,9 +49,12 @@ type FunctionStore interface {
 // Store is everything the scheduler persists.
 type Store interface {
 	FunctionStore
+	AliasStore
 	CallStore
 	TokenStore
 	NodeStore
 	JoinTokenStore
+	SecretStore
+	TriggerStore
 	io.Closer
 }

@@ -61,6 +61,11 @@ type Config struct {
 	OpTimeout time.Duration
 	// PullTimeout bounds one image pull (default 10m).
 	PullTimeout time.Duration
+	// SecretsDir is the memory-backed directory where the secrets of instances that take
+	// them as files are written, one directory per instance bind-mounted read-only at
+	// /run/secrets and removed when the instance stops (secrets.go). Default
+	// DefaultSecretsDir. It must be on a tmpfs on the engine's own machine.
+	SecretsDir string
 	// Logger receives the driver's own logs (warnings Docker returns, failed clean-ups); nil
 	// discards them.
 	Logger *slog.Logger
@@ -68,6 +73,10 @@ type Config struct {
 
 // DefaultNetwork is the network the driver makes for instances when none is configured.
 const DefaultNetwork = "hearth"
+
+// DefaultSecretsDir is Config.SecretsDir's default: on Linux's /dev/shm tmpfs, so that a
+// secret is never written to a disk.
+const DefaultSecretsDir = "/dev/shm/hearth-secrets"
 
 // DefaultConfig returns the configuration for the local Docker Engine.
 func DefaultConfig() Config {
@@ -77,6 +86,7 @@ func DefaultConfig() Config {
 		StopGrace:   10 * time.Second,
 		OpTimeout:   30 * time.Second,
 		PullTimeout: 10 * time.Minute,
+		SecretsDir:  DefaultSecretsDir,
 	}
 }
 
@@ -97,6 +107,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PullTimeout == 0 {
 		c.PullTimeout = def.PullTimeout
+	}
+	if c.SecretsDir == "" {
+		c.SecretsDir = def.SecretsDir
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

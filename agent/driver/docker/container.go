@@ -82,9 +82,21 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 }
 
 // createAndStart creates the container and starts it; on error nothing is left behind.
-func (d *Driver) createAndStart(ctx context.Context, spec instance.Spec, netw netInfo, user string) (instance.Instance, error) {
+func (d *Driver) createAndStart(ctx context.Context, spec instance.Spec, netw netInfo, user string) (_ instance.Instance, err error) {
 	name := containerName(spec.ID)
 	cfg, hostCfg := d.containerConfig(spec, netw, user)
+	if secretsFiles(spec) {
+		m, werr := d.writeSecrets(spec, user)
+		if werr != nil {
+			return instance.Instance{}, fmt.Errorf("start %s: %w", spec.ID, werr)
+		}
+		hostCfg.Mounts = append(hostCfg.Mounts, m)
+		defer func() {
+			if err != nil {
+				d.removeSecrets(spec.ID)
+			}
+		}()
+	}
 	octx, cancel := d.opCtx(ctx)
 	created, err := d.api.ContainerCreate(octx, cfg, hostCfg, nil, nil, name)
 	cancel()
@@ -205,6 +217,7 @@ func (d *Driver) containerConfig(spec instance.Spec, netw netInfo, user string) 
 	if env == nil {
 		env = map[string]string{}
 	}
+	secretEnv(env, spec)                  // secrets: env wins over an env entry of the same name
 	env["PORT"] = strconv.Itoa(spec.Port) // set last: the contract's PORT wins over spec.Env
 	envList := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
@@ -277,6 +290,9 @@ func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error
 	}
 	cancel()
 	if err != nil {
+		if isNotFound(err) {
+			d.removeSecrets(id)
+		}
 		return d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "stop %s", id)
 	}
 
@@ -294,6 +310,7 @@ func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error
 	if err != nil && !isNotFound(err) { // not found: a concurrent Stop removed it; same outcome
 		return d.wrapErr(ctx, err, nil, "stop %s: remove", id)
 	}
+	d.removeSecrets(id)
 	return nil
 }
 
@@ -331,6 +348,7 @@ func (d *Driver) List(ctx context.Context) ([]instance.Status, error) {
 	for _, c := range containers {
 		list = append(list, d.statusFromSummary(c))
 	}
+	d.sweepSecrets(list)
 	return list, nil
 }
 

@@ -51,6 +51,7 @@ type Driver struct {
 	fw    hostFirewall
 	users userCache
 	nets  netCache
+	sweep secretsSweep
 }
 
 var _ driver.Driver = (*Driver)(nil)

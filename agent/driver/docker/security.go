@@ -39,7 +39,8 @@ const (
 //     passes SIGTERM on;
 //   - a limit on open files, the same soft and hard, so that the process cannot raise it.
 //
-// It mounts nothing: no bind of the host's, no Docker socket.
+// It mounts nothing of the host's (no Docker socket) but, for a function that takes its
+// secrets as files, the instance's own secrets directory, read-only (secrets.go).
 func harden(hc *container.HostConfig, sec instance.Security) {
 	hc.CapDrop = []string{"ALL"}
 	hc.CapAdd = nil

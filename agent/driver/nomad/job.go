@@ -145,6 +145,9 @@ func jobFor(spec instance.Spec, p jobParams) (*api.Job, error) {
 		KillTimeout: &p.killTimeout,
 		LogConfig:   &api.LogConfig{MaxFiles: new(logFiles), MaxFileSizeMB: new(logFileMB)},
 	}
+	if err := addSecrets(task, cfg, spec, task.User); err != nil {
+		return nil, err
+	}
 	group := &api.TaskGroup{
 		Name:  new(taskName),
 		Count: new(1),

@@ -56,6 +56,8 @@ func specToPB(s instance.Spec) *driverpb.Spec {
 		Resources: resourcesToPB(s.Resources),
 		Labels:    s.Labels,
 		Security:  securityToPB(s.Security),
+		Secrets:   s.Secrets,
+		SecretsAs: s.SecretsAs,
 	}
 }
 
@@ -70,6 +72,8 @@ func specFromPB(s *driverpb.Spec) instance.Spec {
 		Resources: resourcesFromPB(s.GetResources()),
 		Labels:    s.GetLabels(),
 		Security:  securityFromPB(s.GetSecurity()),
+		Secrets:   s.GetSecrets(),
+		SecretsAs: s.GetSecretsAs(),
 	}
 }
 

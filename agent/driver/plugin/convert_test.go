@@ -20,6 +20,8 @@ func TestSpecRoundTrip(t *testing.T) {
 		Labels:    map[string]string{"k": "v"},
 		Security: instance.Security{User: "1000:1000", WritableRoot: true, TmpSizeMB: 32, PidsLimit: 99,
 			NoFile: 2048, CapAdd: []string{"KILL"}, Network: instance.NetworkNone},
+		Secrets:   instance.SecretValues{"TOKEN": []byte("s")},
+		SecretsAs: instance.SecretsEnv,
 	}
 	assertNoZeroField(t, reflect.ValueOf(spec), "Spec")
 	if got := specFromPB(specToPB(spec)); !reflect.DeepEqual(got, spec) {

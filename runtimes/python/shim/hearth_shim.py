@@ -156,6 +156,57 @@ def check_handler(spec):
                            f"define def {func_name}(req, ctx) or set func.yaml's handler")
 
 
+def format_syntax_error(e):
+    """Words a SyntaxError as the other runtimes' builds show a compile error: the place, as
+    "main.py:3:5: SyntaxError: expected ':'" (the path relative to the current directory, the
+    function's folder), then the offending line and a caret under the spot.
+    """
+    place = os.path.relpath(e.filename) if e.filename and os.path.isabs(e.filename) else (e.filename or "<unknown>")
+    if e.lineno:
+        place += f":{e.lineno}"
+        if e.offset:
+            place += f":{e.offset}"
+    head = f"{place}: {type(e).__name__}: {e.msg}"
+    line = (e.text or "").rstrip("\r\n")
+    if not line.strip() or not e.offset:
+        return head
+    offset = min(max(e.offset, 1), len(line) + 1)
+    width = 1
+    end_offset = getattr(e, "end_offset", None)
+    if getattr(e, "end_lineno", None) == e.lineno and end_offset and end_offset > offset:
+        width = min(end_offset, len(line) + 1) - offset
+    # Tabs stay tabs under the line, so the caret lands where the terminal shows the spot.
+    pad = "".join("\t" if c == "\t" else " " for c in line[:offset - 1])
+    return f"{head}\n{line}\n{pad}{'^' * max(width, 1)}"
+
+
+def check_syntax(root):
+    """Compiles every .py file of the function's folder root (without running any), and returns
+    each syntax error found, worded by format_syntax_error, in path order. Folders the build
+    removes before compiling the bytecode (.hearth, and pip's inputs wheels/ and vendor/ when
+    there is a requirements.txt) are skipped, as are __pycache__ folders.
+    """
+    skip = {".hearth", "__pycache__"}
+    if os.path.isfile(os.path.join(root, "requirements.txt")):
+        skip |= {"wheels", "vendor"}
+    errors = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not (dirpath == root and d in skip) and d != "__pycache__")
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    source = f.read()
+                compile(source, os.path.relpath(path, root), "exec", dont_inherit=True)
+            except SyntaxError as e:  # IndentationError and TabError are SyntaxErrors
+                errors.append(format_syntax_error(e))
+            except (ValueError, OSError) as e:  # null bytes; an unreadable file
+                errors.append(f"{os.path.relpath(path, root)}: {e}")
+    return errors
+
+
 def load_handler(spec):
     """Imports the handler named by spec, "module.function" or "module:function".
 
@@ -430,15 +481,25 @@ def _add_function_path():
 
 def main(argv=None):
     """Entry point of `python3 -m hearth_shim`: load the handler named by HEARTH_HANDLER and serve
-    it. With --check it only checks the handler (check_handler) and exits: the image build's step.
+    it. With --check it only checks the function's syntax (check_syntax) and handler
+    (check_handler) and exits: the image build's step.
     """
     argv = sys.argv[1:] if argv is None else argv
     _add_function_path()
     if argv == ["--check"]:
+        # Syntax errors first, in every file of the function, each with its line and a caret:
+        # the handler's check below could only say that its own module does not parse.
+        errors = check_syntax(os.getcwd())
+        if errors:
+            print("\n".join(errors), file=sys.stderr)
+            return 1
         spec = os.environ.get(HANDLER_ENV) or DEFAULT_HANDLER
         try:
             check_handler(spec)
-        except (HandlerError, SyntaxError) as e:
+        except SyntaxError as e:
+            print(format_syntax_error(e), file=sys.stderr)
+            return 1
+        except HandlerError as e:
             print(f"hearth: {e}", file=sys.stderr)
             return 1
         return 0

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hearthfn/hearth/api"
@@ -13,7 +14,7 @@ import (
 // callColumns are the columns of an api.Call without its result, in the order of callArgs and
 // scanCall.
 const callColumns = `id, function, version, async, status, http_status, created_at, started_at,
-	finished_at, duration_ms, instance, cold, error, attempts, callback_url`
+	finished_at, duration_ms, instance, cold, error, attempts, callback_url, alias, trigger_mark`
 
 // resultColumns hold an async call's api.CallResult, in the order of resultArgs and scanResult.
 const resultColumns = `result_status, result_headers, result_body`
@@ -22,7 +23,16 @@ const resultColumns = `result_status, result_headers, result_body`
 func callArgs(c api.Call) []any {
 	return []any{c.ID, c.Function, c.Version, c.Async, string(c.Status), c.HTTPStatus,
 		c.CreatedAt.UnixNano(), nanos(c.StartedAt), nanos(c.FinishedAt), c.DurationMS,
-		c.Instance, c.Cold, c.Error, c.Attempts, c.CallbackURL}
+		c.Instance, c.Cold, c.Error, c.Attempts, c.CallbackURL, c.Alias, c.Trigger}
+}
+
+// callColumnCount is the number of callColumns.
+var callColumnCount = len(callArgs(api.Call{}))
+
+// placeholders returns n SQL parameters, "?, ?, ...", for a statement over columns counted
+// rather than written out (callColumnCount + ...), so that a new column needs no recount.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // resultArgs are r's values for resultColumns: all NULL when r is nil.
@@ -73,7 +83,7 @@ type callRow struct {
 func (r *callRow) dest() []any {
 	return []any{&r.c.ID, &r.c.Function, &r.version, &r.c.Async, &r.status, &r.httpStatus,
 		&r.created, &r.started, &r.finished, &r.c.DurationMS, &r.c.Instance, &r.c.Cold,
-		&r.c.Error, &r.attempts, &r.c.CallbackURL}
+		&r.c.Error, &r.attempts, &r.c.CallbackURL, &r.c.Alias, &r.c.Trigger}
 }
 
 func (r *callRow) call() api.Call {

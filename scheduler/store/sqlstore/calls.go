@@ -45,7 +45,7 @@ func (s *Store) RecordCalls(ctx context.Context, calls []api.Call) (err error) {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO calls (`+callColumns+`, `+resultColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (`+placeholders(callColumnCount+3)+`)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return err
@@ -82,7 +82,8 @@ func (s *Store) EnqueueAsync(ctx context.Context, c api.Call, req store.AsyncReq
 		return fmt.Errorf("enqueue call %q: a call needs an id and a creation time", c.ID)
 	}
 	c = api.Call{ID: c.ID, Function: c.Function, Version: c.Version, Async: true,
-		Status: api.CallQueued, CreatedAt: c.CreatedAt, CallbackURL: c.CallbackURL}
+		Status: api.CallQueued, CreatedAt: c.CreatedAt, CallbackURL: c.CallbackURL, Trigger: c.Trigger,
+		Alias: c.Alias}
 	reqArgs, err := requestArgs(req)
 	if err != nil {
 		return fmt.Errorf("enqueue call %s: %w", c.ID, err)
@@ -91,7 +92,7 @@ func (s *Store) EnqueueAsync(ctx context.Context, c api.Call, req store.AsyncReq
 	args = append(args, reqArgs...)
 	args = append(args, maxQueued)
 	res, err := s.db.ExecContext(ctx, `INSERT INTO calls (`+callColumns+`, due, request, request_body)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		SELECT `+placeholders(callColumnCount+3)+`
 		WHERE (SELECT count(*) FROM calls WHERE status IN ('queued', 'running') AND async = 1) < ?`,
 		args...)
 	if err != nil {
@@ -243,6 +244,9 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) (_ []api.Call
 	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if f.Version > 0 {
+		where, args = append(where, "version = ?"), append(args, f.Version)
 	}
 	if f.Before != "" {
 		var created int64

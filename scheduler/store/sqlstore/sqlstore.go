@@ -126,7 +126,7 @@ func (s *Store) AddVersion(ctx context.Context, name string, v api.Version) (_ a
 	return s.GetFunction(ctx, name)
 }
 
-const selectFunction = `SELECT f.name, f.created_at, f.updated_at,
+const selectFunction = `SELECT f.name, f.created_at, f.updated_at, f.default_alias,
 	v.number, v.image, v.source_hash, v.spec, v.created_at
 	FROM functions f JOIN versions v ON v.function = f.name AND v.number = f.current_version`
 
@@ -229,7 +229,7 @@ func scanFunction(row scanner) (api.Function, error) {
 		vnum, vcreated     int64
 		image, hash, specs string
 	)
-	if err := row.Scan(&f.Name, &created, &updated, &vnum, &image, &hash, &specs, &vcreated); err != nil {
+	if err := row.Scan(&f.Name, &created, &updated, &f.DefaultAlias, &vnum, &image, &hash, &specs, &vcreated); err != nil {
 		return api.Function{}, err
 	}
 	f.CreatedAt, f.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()

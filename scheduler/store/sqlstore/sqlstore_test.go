@@ -15,8 +15,16 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, openFresh)
 }
 
+func TestAliasesConformance(t *testing.T) {
+	storetest.RunAliases(t, openFresh)
+}
+
 func TestTokensConformance(t *testing.T) {
 	storetest.RunTokens(t, openFresh)
+}
+
+func TestSecretsConformance(t *testing.T) {
+	storetest.RunSecrets(t, openFresh)
 }
 
 // openFresh opens a new, empty store that is closed when the test ends.
@@ -36,6 +44,8 @@ func TestCallsConformance(t *testing.T) {
 func TestNodesConformance(t *testing.T) {
 	storetest.RunNodes(t, fileStorage)
 }
+
+func TestTriggersConformance(t *testing.T) { storetest.RunTriggers(t, fileStorage) }
 
 // fileStorage is one SQLite file in a fresh directory; every store opened on it is closed when
 // the test ends.

@@ -143,16 +143,20 @@ func (x *Capabilities) GetImages() bool {
 }
 
 type Spec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Function      string                 `protobuf:"bytes,2,opt,name=function,proto3" json:"function,omitempty"`
-	Version       int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
-	Image         string                 `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
-	Env           map[string]string      `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Port          int32                  `protobuf:"varint,6,opt,name=port,proto3" json:"port,omitempty"`
-	Resources     *Resources             `protobuf:"bytes,7,opt,name=resources,proto3" json:"resources,omitempty"`
-	Labels        map[string]string      `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Security      *Security              `protobuf:"bytes,9,opt,name=security,proto3" json:"security,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Function  string                 `protobuf:"bytes,2,opt,name=function,proto3" json:"function,omitempty"`
+	Version   int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Image     string                 `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
+	Env       map[string]string      `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Port      int32                  `protobuf:"varint,6,opt,name=port,proto3" json:"port,omitempty"`
+	Resources *Resources             `protobuf:"bytes,7,opt,name=resources,proto3" json:"resources,omitempty"`
+	Labels    map[string]string      `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Security  *Security              `protobuf:"bytes,9,opt,name=security,proto3" json:"security,omitempty"`
+	// The function's secret values for this start, and how the instance gets them ("files",
+	// the default when empty, or "env"): agent/instance.Spec.Secrets and SecretsAs.
+	Secrets       map[string][]byte `protobuf:"bytes,10,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SecretsAs     string            `protobuf:"bytes,11,opt,name=secrets_as,json=secretsAs,proto3" json:"secrets_as,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +252,20 @@ func (x *Spec) GetSecurity() *Security {
 		return x.Security
 	}
 	return nil
+}
+
+func (x *Spec) GetSecrets() map[string][]byte {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *Spec) GetSecretsAs() string {
+	if x != nil {
+		return x.SecretsAs
+	}
+	return ""
 }
 
 // Security mirrors agent/instance.Security: every zero field is the hardened default.
@@ -1385,7 +1403,7 @@ const file_driver_proto_rawDesc = "" +
 	"\fCapabilities\x12\x14\n" +
 	"\x05pause\x18\x01 \x01(\bR\x05pause\x12\x12\n" +
 	"\x04logs\x18\x02 \x01(\bR\x04logs\x12\x16\n" +
-	"\x06images\x18\x03 \x01(\bR\x06images\"\xcb\x03\n" +
+	"\x06images\x18\x03 \x01(\bR\x06images\"\xe5\x04\n" +
 	"\x04Spec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12\x18\n" +
@@ -1395,13 +1413,20 @@ const file_driver_proto_rawDesc = "" +
 	"\x04port\x18\x06 \x01(\x05R\x04port\x129\n" +
 	"\tresources\x18\a \x01(\v2\x1b.hearth.driver.v1.ResourcesR\tresources\x12:\n" +
 	"\x06labels\x18\b \x03(\v2\".hearth.driver.v1.Spec.LabelsEntryR\x06labels\x126\n" +
-	"\bsecurity\x18\t \x01(\v2\x1a.hearth.driver.v1.SecurityR\bsecurity\x1a6\n" +
+	"\bsecurity\x18\t \x01(\v2\x1a.hearth.driver.v1.SecurityR\bsecurity\x12=\n" +
+	"\asecrets\x18\n" +
+	" \x03(\v2#.hearth.driver.v1.Spec.SecretsEntryR\asecrets\x12\x1d\n" +
+	"\n" +
+	"secrets_as\x18\v \x01(\tR\tsecretsAs\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
+	"\fSecretsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xcd\x01\n" +
 	"\bSecurity\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rwritable_root\x18\x02 \x01(\bR\fwritableRoot\x12\x1e\n" +
@@ -1497,7 +1522,7 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_driver_proto_goTypes = []any{
 	(*Resources)(nil),             // 0: hearth.driver.v1.Resources
 	(*Capabilities)(nil),          // 1: hearth.driver.v1.Capabilities
@@ -1526,49 +1551,51 @@ var file_driver_proto_goTypes = []any{
 	(*LogsChunk)(nil),             // 24: hearth.driver.v1.LogsChunk
 	nil,                           // 25: hearth.driver.v1.Spec.EnvEntry
 	nil,                           // 26: hearth.driver.v1.Spec.LabelsEntry
-	nil,                           // 27: hearth.driver.v1.Status.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	nil,                           // 27: hearth.driver.v1.Spec.SecretsEntry
+	nil,                           // 28: hearth.driver.v1.Status.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
 }
 var file_driver_proto_depIdxs = []int32{
 	25, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
 	0,  // 1: hearth.driver.v1.Spec.resources:type_name -> hearth.driver.v1.Resources
 	26, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
 	3,  // 3: hearth.driver.v1.Spec.security:type_name -> hearth.driver.v1.Security
-	28, // 4: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
-	4,  // 5: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
-	27, // 6: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
-	1,  // 7: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
-	0,  // 8: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
-	2,  // 9: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
-	4,  // 10: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
-	29, // 11: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
-	5,  // 12: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
-	5,  // 13: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
-	28, // 14: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 15: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
-	9,  // 16: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
-	11, // 17: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
-	13, // 18: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
-	15, // 19: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
-	17, // 20: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
-	19, // 21: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
-	21, // 22: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
-	23, // 23: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
-	8,  // 24: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
-	10, // 25: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
-	12, // 26: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
-	14, // 27: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
-	16, // 28: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
-	18, // 29: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
-	20, // 30: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
-	22, // 31: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
-	24, // 32: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	27, // 4: hearth.driver.v1.Spec.secrets:type_name -> hearth.driver.v1.Spec.SecretsEntry
+	29, // 5: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
+	4,  // 6: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
+	28, // 7: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
+	1,  // 8: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
+	0,  // 9: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
+	2,  // 10: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
+	4,  // 11: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
+	30, // 12: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	5,  // 13: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
+	5,  // 14: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
+	29, // 15: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 16: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
+	9,  // 17: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
+	11, // 18: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
+	13, // 19: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
+	15, // 20: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
+	17, // 21: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
+	19, // 22: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
+	21, // 23: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
+	23, // 24: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
+	8,  // 25: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
+	10, // 26: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
+	12, // 27: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
+	14, // 28: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
+	16, // 29: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
+	18, // 30: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
+	20, // 31: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
+	22, // 32: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
+	24, // 33: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
+	25, // [25:34] is the sub-list for method output_type
+	16, // [16:25] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -1582,7 +1609,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,11 +8,13 @@ import { patch, seg } from '../api.js';
 import { h, setText, section, message, errorText } from '../dom.js';
 import * as session from '../session.js';
 
-// The settings, in `hearth config`'s order, with the defaults the server fills in
-// (api.FunctionSpec.WithDefaults): a stored 0 means the default where 0 is not a valid value.
+// The settings, in `hearth config`'s order and with func.yaml's names, with the defaults the
+// server fills in (api.FunctionSpec.WithDefaults): a stored 0 means the default where 0 is not a
+// valid value. cpu is text as func.yaml writes it ("500m", "0.5"); the spec leaves it out when
+// there is no limit, which the form shows, and sends, as "0".
 const FIELDS = [
-  { key: 'memory_mb', label: 'Memory (MB)', kind: 'int', def: 128, help: '16 to 16384' },
-  { key: 'cpu_milli', label: 'CPU (millicores)', kind: 'int', zero: true, help: '1000 is one core; 0 for no limit' },
+  { key: 'memory', label: 'Memory (MB)', kind: 'int', def: 128, help: '16 to 16384' },
+  { key: 'cpu', label: 'CPU', kind: 'text', def: '0', help: '"500m" (millicores) or "0.5" (cores); 0 for no limit' },
   { key: 'timeout', label: 'Timeout', kind: 'duration', def: '30s', help: 'one call\u2019s limit, up to 15m' },
   { key: 'idle_timeout', label: 'Idle timeout', kind: 'duration', def: '30s', help: 'an instance unused this long is paused' },
   { key: 'pause_timeout', label: 'Pause timeout', kind: 'duration', def: '5m', help: 'a paused instance is stopped after this' },
@@ -36,6 +38,7 @@ export function valuesOf(spec) {
     const raw = spec[f.key];
     if (f.kind === 'bool') v[f.key] = !!raw;
     else if (f.kind === 'duration') v[f.key] = durationText(raw) || f.def;
+    else if (f.kind === 'text') v[f.key] = raw ? String(raw) : f.def;
     else v[f.key] = String(raw || (f.zero ? 0 : f.def));
   }
   return v;
