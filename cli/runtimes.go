@@ -13,7 +13,7 @@ type RuntimeInfo struct {
 	Version     string `json:"version"`
 	Description string `json:"description"`
 	// BuildImage and RunImage are the runtime's own images; empty when it has none (docker
-	// builds the function's Dockerfile; Go's final image is FROM scratch). A server's
+	// builds the function's own Dockerfile). A server's
 	// --runtime-image may replace them for its builds.
 	BuildImage string `json:"build_image,omitempty"`
 	RunImage   string `json:"run_image,omitempty"`

@@ -53,7 +53,7 @@ func TestRuntimesJSON(t *testing.T) {
 	for _, rt := range list.Items {
 		byName[rt.Name] = rt
 	}
-	if g := byName["go"]; g.Version != "1.26" || g.BuildImage != "hearth/go-build:1.26.8" || g.RunImage != "" || g.Description == "" {
+	if g := byName["go"]; g.Version != "1.26" || g.BuildImage != "hearth/go-build:1.26.8" || g.RunImage != "hearth/go-run:1" || g.Description == "" {
 		t.Errorf("go = %+v", g)
 	}
 	if _, ok := byName["docker"]; !ok {

@@ -11,7 +11,7 @@ import (
 )
 
 // stepLineRe is a condensed build's line for a finished step, as deploy prints it when stderr is
-// not a terminal: "✓ Step 8/9 RUN go build -trimpath ... ./hearthmain  1.3s".
+// not a terminal: "✓ Step 5/8 RUN go -C /src build -trimpath ... ./hearthmain  1.3s".
 var stepLineRe = regexp.MustCompile(`^[✓✗] (Step \d+/\d+ .+|push .+)  (\d+\.\ds|\d+m\d\ds)( \(cached\))?$`)
 
 // rawBuilderLine matches what the engine's builder prints and a condensed build must not.
@@ -36,7 +36,7 @@ func TestBuildOutput(t *testing.T) {
 				t.Errorf("line %q is not a finished step's line; stderr:\n%s", l, r.stderr)
 			}
 		}
-		if !regexp.MustCompile(`(?m)^✓ Step \d+/\d+ RUN go build .*  \d+\.\ds$`).MatchString(r.stderr) {
+		if !regexp.MustCompile(`(?m)^✓ Step \d+/\d+ RUN go -C /src build .*  \d+\.\ds$`).MatchString(r.stderr) {
 			t.Errorf("no line for the go build step:\n%s", r.stderr)
 		}
 		if m := rawBuilderLine.FindString(r.stderr); m != "" || strings.Contains(r.stderr, "\x1b") {
@@ -48,7 +48,7 @@ func TestBuildOutput(t *testing.T) {
 		// A changed handler, so that the image is built again rather than reused.
 		writeHandler(t, dir, nil, `	w.Write([]byte("verbose"))`)
 		r := s.must(t, dir, "deploy", "--verbose")
-		for _, want := range []string{"Step 1/", " : FROM ", "RUN [\"go\", \"build\"", "Successfully built"} {
+		for _, want := range []string{"Step 1/", " : FROM ", "RUN [\"go\", \"-C\", \"/src\", \"build\"", "Successfully built"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("deploy --verbose does not show the builder's line %q:\n%s", want, r.stderr)
 			}
@@ -73,7 +73,7 @@ func TestBuildOutput(t *testing.T) {
 		}
 		// The failed step's line, then its whole log: the go tool's package line and the
 		// compiler's, once each; then the engine's word and one error line.
-		for _, want := range []string{"\n✗ Step ", "RUN go build", "\n# buildout\n", "\n./broken.go:4:2: undefined: undefinedThing\n",
+		for _, want := range []string{"\n✗ Step ", "RUN go -C /src build", "\n# buildout\n", "\n./broken.go:4:2: undefined: undefinedThing\n",
 			"\nError: the build of buildout failed (see the build output above)\n"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)

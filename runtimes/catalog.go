@@ -26,7 +26,7 @@ type Runtime struct {
 	// whose Dockerfile is the user's.
 	BuildImage string
 	// RunImage is the image the function's final stage starts from ("hearth/python:3.11").
-	// Empty when the final image needs none (Go's is FROM scratch).
+	// Empty when the runtime has none (docker: the function's own Dockerfile says).
 	RunImage string
 	// DefaultHandler is the handler used when func.yaml sets none ("main.handle" in Python).
 	DefaultHandler string

@@ -80,7 +80,7 @@ func TestPrepareGo(t *testing.T) {
 func TestRenderGo(t *testing.T) {
 	rt := lookup(t, "go")
 	for _, vendor := range []bool{false, true} {
-		files, err := rt.Render(BuildData{Function: "hello", BuildImage: "hearth/go-build:test",
+		files, err := rt.Render(BuildData{Function: "hello", BuildImage: "hearth/go-build:test", RunImage: "hearth/go-run:test",
 			ShimDir: "hearthmain", Module: `example.com/odd"path`, Vendor: vendor})
 		if err != nil {
 			t.Fatal(err)
@@ -98,11 +98,8 @@ func TestRenderGo(t *testing.T) {
 			"hearth.function=hello",
 			mod,
 			"CGO_ENABLED=0", "GOPROXY=off",
-			`RUN ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/hearth-function", "./hearthmain"]`,
-			"FROM scratch",
-			"ENV PORT=8080",
-			"USER 65534:65534",
-			`ENTRYPOINT ["/function"]`,
+			`RUN ["go", "-C", "/src", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/hearth-function", "./hearthmain"]`,
+			"FROM hearth/go-run:test\nCOPY --from=build /hearth-function /function",
 		} {
 			if !strings.Contains(df, want) {
 				t.Errorf("Dockerfile lacks %q:\n%s", want, df)

@@ -324,7 +324,7 @@ func (b *Builder) build(ctx context.Context, req builder.Request) (builder.Resul
 
 // checkBaseImages makes sure the engine has the images a runtime's Dockerfile starts from, so
 // that a missing one is reported with the command that makes it rather than as a failed pull.
-// Empty names (docker's, Go's run image) are skipped.
+// Empty names (docker's) are skipped.
 func (b *Builder) checkBaseImages(ctx context.Context, runtime string, images ...string) error {
 	for _, ref := range images {
 		if ref == "" {

@@ -128,7 +128,11 @@ func (f *fakeEngine) ImageImport(_ context.Context, src image.ImportSource, ref 
 
 func (f *fakeEngine) Close() error { return nil }
 
-const goBuildImage = "hearth/go-build:1.26.8"
+// The go runtime's images, which a fake engine must have for a go function to build.
+const (
+	goBuildImage = "hearth/go-build:1.26.8"
+	goRunImage   = "hearth/go-run:1"
+)
 
 func fakeBuilder(f *fakeEngine) *Builder {
 	return &Builder{api: f, catalog: runtimes.New(), host: "unix:///fake.sock", repo: "hearth"}
@@ -143,7 +147,7 @@ func helloSource() fstest.MapFS {
 }
 
 func TestBuildRendersAndTags(t *testing.T) {
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	var lines []string
 	res, err := fakeBuilder(f).Build(context.Background(), builder.Request{
 		Function: "hello", Runtime: "go", Source: helloSource(),
@@ -183,7 +187,7 @@ func TestBuildRendersAndTags(t *testing.T) {
 }
 
 func TestBuildCachedAndHashes(t *testing.T) {
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	b := fakeBuilder(f)
 	ctx := context.Background()
 	req := builder.Request{Function: "hello", Runtime: "go", Source: helloSource()}
@@ -219,25 +223,25 @@ func TestBuildErrors(t *testing.T) {
 		want   []error
 		parts  []string
 	}{
-		{"unknown runtime", newFakeEngine(goBuildImage),
+		{"unknown runtime", newFakeEngine(goBuildImage, goRunImage),
 			builder.Request{Function: "hello", Runtime: "cobol", Source: helloSource()},
 			[]error{builder.ErrUnknownRuntime, runtimes.ErrUnknownRuntime}, []string{`"cobol"`, "known runtimes: ", "go"}},
-		{"bad function name", newFakeEngine(goBuildImage),
+		{"bad function name", newFakeEngine(goBuildImage, goRunImage),
 			builder.Request{Function: "Hello_", Runtime: "go", Source: helloSource()},
 			[]error{builder.ErrInvalidSource}, []string{"function name"}},
-		{"no source", newFakeEngine(goBuildImage),
+		{"no source", newFakeEngine(goBuildImage, goRunImage),
 			builder.Request{Function: "hello", Runtime: "go"},
 			[]error{builder.ErrInvalidSource}, []string{"no source"}},
-		{"no go.mod", newFakeEngine(goBuildImage),
+		{"no go.mod", newFakeEngine(goBuildImage, goRunImage),
 			builder.Request{Function: "hello", Runtime: "go", Source: noMod},
 			[]error{builder.ErrInvalidSource, runtimes.ErrInvalidSource}, []string{"go.mod", "go mod init hello"}},
-		{"symlink out of the source", newFakeEngine(goBuildImage),
+		{"symlink out of the source", newFakeEngine(goBuildImage, goRunImage),
 			builder.Request{Function: "hello", Runtime: "go", Source: escaping},
 			[]error{builder.ErrInvalidSource}, []string{"symlink link"}},
 		{"build image missing", newFakeEngine(),
 			builder.Request{Function: "hello", Runtime: "go", Source: helloSource()},
 			[]error{builder.ErrUnavailable, ErrBuildImageMissing}, []string{goBuildImage, "hearth images bootstrap"}},
-		{"build fails", &fakeEngine{images: map[string]bool{goBuildImage: true},
+		{"build fails", &fakeEngine{images: map[string]bool{goBuildImage: true, goRunImage: true},
 			output: `{"stream":"Step 6/9 : RUN go\n./handler.go:9:2: undefined: foo\n"}{"error":"returned a non-zero code: 1"}`},
 			builder.Request{Function: "hello", Runtime: "go", Source: helloSource()},
 			[]error{builder.ErrBuildFailed}, []string{"./handler.go:9:2: undefined: foo"}},

@@ -90,11 +90,11 @@ func TestBuildCABundle(t *testing.T) {
 func TestBuildImageOverrides(t *testing.T) {
 	ctx := context.Background()
 	req := builder.Request{Function: "hello", Runtime: "go", Source: helloSource()}
-	plain, err := fakeBuilder(newFakeEngine(goBuildImage)).Build(ctx, req)
+	plain, err := fakeBuilder(newFakeEngine(goBuildImage, goRunImage)).Build(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFakeEngine("golang:1.26")
+	f := newFakeEngine("golang:1.26", goRunImage)
 	b := withConfig(t, f, Config{Images: map[string]RuntimeImages{"go": {Build: "golang:1.26"}}})
 	res, err := b.Build(ctx, req)
 	if err != nil {
@@ -115,7 +115,7 @@ func TestBuildImageOverrides(t *testing.T) {
 
 func TestBuildPassesHandler(t *testing.T) {
 	ctx := context.Background()
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	b := fakeBuilder(f)
 	a, err := b.Build(ctx, builder.Request{Function: "hello", Runtime: "go", Source: helloSource()})
 	if err != nil {

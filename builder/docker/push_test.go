@@ -67,7 +67,7 @@ func registryBuilder(t *testing.T, f *fakeEngine, step time.Duration) *Builder {
 }
 
 func TestBuildPushesToTheRegistry(t *testing.T) {
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	b := registryBuilder(t, f, time.Millisecond)
 	var lines []string
 	req := builder.Request{Function: "hello", Runtime: "go", Source: helloSource(),
@@ -127,7 +127,7 @@ func TestBuildPushesToTheRegistry(t *testing.T) {
 }
 
 func TestBuildWithoutRegistryPushesNothing(t *testing.T) {
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	res, err := fakeBuilder(f).Build(context.Background(), builder.Request{Function: "hello", Runtime: "go", Source: helloSource()})
 	if err != nil || !strings.HasPrefix(res.Image, "hearth/hello:") || len(f.pushes) != 0 {
 		t.Fatalf("Build = %+v, %v; %d pushes", res, err, len(f.pushes))
@@ -226,7 +226,7 @@ func TestPushFailures(t *testing.T) {
 		{"engine down", "", client.ErrorConnectionFailed("unix:///fake.sock"), builder.ErrUnavailable, "Docker at unix:///fake.sock"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeEngine(goBuildImage)
+			f := newFakeEngine(goBuildImage, goRunImage)
 			f.pushOutput, f.pushErr = tt.output, tt.pushErr
 			var lines []string
 			req.Progress = func(l string) { lines = append(lines, l) }

@@ -152,7 +152,7 @@ func TestFunctionsWithImages(t *testing.T) {
 }
 
 func TestOwnerLabelsAndHashes(t *testing.T) {
-	f := newFakeEngine(goBuildImage)
+	f := newFakeEngine(goBuildImage, goRunImage)
 	req := builder.Request{Function: "hello", Runtime: "go", Source: helloSource()}
 	a, err := ownedBuilder(f, "server-a").Build(t.Context(), req)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 // gatedBuilder is a Builder with one build slot on a fake engine whose builds wait for gate.
 func gatedBuilder(images ...string) (*Builder, *fakeEngine) {
-	f := newFakeEngine(append(images, goBuildImage)...)
+	f := newFakeEngine(append(images, goBuildImage, goRunImage)...)
 	f.buildGate = make(chan struct{})
 	f.buildStarted = make(chan string, 10)
 	b := fakeBuilder(f)

@@ -26,7 +26,7 @@ func TestParseRuntimeImages(t *testing.T) {
 		"go.build=":          "use NAME.build=IMAGE",
 		"go.build=a b":       "use NAME.build=IMAGE",
 		"cobol.build=x":      "unknown runtime",
-		"go.run=x":           "has no run image",
+		"docker.run=x":       "has no run image",
 		"docker.build=x":     "has no build image",
 		"go.toolchain=x:1.0": "neither build nor run",
 	} {
