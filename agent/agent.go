@@ -35,6 +35,14 @@ type Agent interface {
 	Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error)
 }
 
+// Preparer is implemented by agents that can make an instance ahead of its start
+// (driver.Preparer): StartInstance of the same spec then costs less. Discarding a prepared
+// instance is StopInstance. It is optional: the pool asks, and starts as before where it is not
+// implemented or PrepareInstance fails (driver.ErrNotSupported when the node's driver cannot).
+type Preparer interface {
+	PrepareInstance(ctx context.Context, spec instance.Spec) error
+}
+
 // NodeInfo describes a node.
 type NodeInfo struct {
 	ID     string             `json:"id"`

@@ -152,6 +152,8 @@ type Function struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Pool is present on a single-function GET only.
 	Pool *PoolStatus `json:"pool,omitempty"`
+	// Cost is what keeping its instances cost and bought (cost.go); single-function GET only.
+	Cost *FunctionCost `json:"cost,omitempty"`
 	// Secrets are the keys of the function's secrets, never their values; on a
 	// single-function GET only (Version.Spec.SecretsAs says how instances get them).
 	Secrets []string `json:"secrets,omitempty"`

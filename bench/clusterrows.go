@@ -145,7 +145,7 @@ func (b *bench) clusterWarmRow(ctx context.Context, rt string) (row, error) {
 	defer proxy.stop()
 	logf("cluster: warm calls to node %s, concurrency 1, %d per side", insts[0].Node, b.cfg.calls)
 	h, f, p := newLoader(invoke, 1, b.srv.token), newLoader(direct, 1, ""), newLoader(proxy.url, 1, "")
-	h.cpu, p.cpu = b.srv.cpuTime, proxy.cpuTime
+	h.cpu, p.cpu = newCPUMeter(meteredProc{procServer, b.srv.cmd.Process.Pid}), newCPUMeter(meteredProc{procProxy, proxy.cmd.Process.Pid})
 	if err := compareLoad(ctx, []*loader{h, f, p}, b.cfg.calls); err != nil {
 		return row{}, err
 	}

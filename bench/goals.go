@@ -30,9 +30,17 @@ var goals = map[kind][]goal{
 	},
 	kindWarm16: {
 		{text: "throughput >= 80% of direct", measure: throughputShare, limit: 0.8, atLeast: true, format: percent},
+		// Issue 14: the proxy hearth is must cost no more than a bare one, and all its processes
+		// together (server, driver plugin, dockerd's work for them) under 80 µs of CPU a call.
+		{text: "throughput >= bare proxy's", measure: proxyShare, limit: 1, atLeast: true, format: percent},
+		{text: "all hearth CPU per call < 80 µs", measure: hearthCPU, limit: 80, format: micros},
 	},
+	// Issue 14: idle paused instances per GiB, containers plus hearth's own cost, against raw Docker.
+	kindDensity: {{text: "instances per GiB >= 0.8 x raw Docker", measure: densityShare, limit: 0.8, atLeast: true, format: times}},
 	kindCold: {
 		{text: "median within 50 ms of raw Docker", measure: diff(func(s summary) float64 { return s.P50MS }), limit: 50, format: signedMS},
+		// Issue 14: instances prepared ahead (agent/driver/docker/prepare.go) go below the floor.
+		{text: "median <= 0.5 x raw create+start+ready+call", measure: coldShare, limit: 0.5, format: times},
 	},
 	// On Nomad, when the client reports decides up to a second of a cold start, and the samples
 	// spread over its report cycle on purpose (nomadcold.go): hearth and the floor are compared
@@ -46,6 +54,8 @@ var goals = map[kind][]goal{
 	},
 	kindPaused: {
 		{text: "median within 10 ms of raw unpause+call", measure: diff(func(s summary) float64 { return s.P50MS }), limit: 10, format: signedMS},
+		// Issue 14: resume through the cgroup freezer (pause.go, agent/driver/docker/freezer.go).
+		{text: "median <= 0.3 x raw unpause+call", measure: medianRatio, limit: 0.3, format: times},
 	},
 }
 

@@ -42,6 +42,17 @@ type config struct {
 	// the headless browser at chromium.
 	dashboard bool
 	chromium  string
+	// only, when not empty, limits the run to these sections (comma-separated; see want).
+	only string
+	// density is how many idle paused instances the density row keeps on each side (density.go).
+	density int
+}
+
+// want reports whether the run measures section: "warm", "cold", "paused" (each runtime's
+// rows of that kind), "placement", "dashboard", "runtimes", "nomad", "cluster", or another
+// section's own name. Every section is measured when -only is empty.
+func (c config) want(section string) bool {
+	return c.only == "" || contains(splitList(c.only), section)
 }
 
 // report is everything one run measured; it is also the JSON written to -out.
@@ -54,6 +65,8 @@ type report struct {
 	NomadPhases *nomadPhaseReport `json:"nomad_phases,omitempty"`
 	// WallSeconds is the run's duration, server start to the last figure.
 	WallSeconds float64 `json:"wall_seconds"`
+	// KeepAlive is the keep-alive policies' replay of a synthetic trace (keepalive.go).
+	KeepAlive *keepaliveReport `json:"keepalive,omitempty"`
 }
 
 // machine says where the figures were taken.
@@ -86,9 +99,15 @@ type row struct {
 	BareProxy *summary `json:"bare_proxy,omitempty"`
 	// HearthCPUPerCallUS and ProxyCPUPerCallUS are the CPU time (user + system) the hearth
 	// server and the bare proxy spent per warm call through them.
-	HearthCPUPerCallUS float64      `json:"hearth_cpu_per_call_us,omitempty"`
-	ProxyCPUPerCallUS  float64      `json:"bare_proxy_cpu_per_call_us,omitempty"`
-	Goals              []goalResult `json:"goals,omitempty"`
+	HearthCPUPerCallUS float64 `json:"hearth_cpu_per_call_us,omitempty"`
+	ProxyCPUPerCallUS  float64 `json:"bare_proxy_cpu_per_call_us,omitempty"`
+	// CPU is every process's CPU per call on each side of a warm row on Docker (cpu.go).
+	CPU *cpuPerCall `json:"cpu_per_call_us,omitempty"`
+	// Density is the density row's memory per instance on each side (density.go).
+	Density *densityFigures `json:"density,omitempty"`
+	// FreezerFloor is the paused row's second floor: a raw cgroup freezer thaw + call (pause.go).
+	FreezerFloor *summary     `json:"freezer_floor,omitempty"`
+	Goals        []goalResult `json:"goals,omitempty"`
 }
 
 // kind names what a row measures; goals are attached by kind.
@@ -121,6 +140,8 @@ func main() {
 	flag.IntVar(&cfg.clusterCold, "cluster-cold", 10, "rounds of the cluster pull rows (a pull, a first call with the image, one without)")
 	flag.BoolVar(&cfg.dashboard, "dashboard", true, "measure the dashboard's overview load in headless chromium with 1,000 functions (needs the browser of scripts/chromium.sh)")
 	flag.StringVar(&cfg.chromium, "chromium", "/usr/bin/chromium", "the browser of the dashboard row")
+	flag.IntVar(&cfg.density, "density", 40, "idle paused instances per side of the density row (section density)")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated sections to measure, for a part of the bench alone (warm, cold, paused, placement, dashboard, runtimes, nomad, cluster, density, keepalive); default all")
 	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
 	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
@@ -145,6 +166,7 @@ func main() {
 
 func run(ctx context.Context, cfg config) error {
 	began := time.Now()
+	cfg.nomad, cfg.cluster, cfg.dashboard = cfg.nomad && cfg.want("nomad"), cfg.cluster && cfg.want("cluster"), cfg.dashboard && cfg.want("dashboard")
 	if cfg.nomad {
 		if cfg.nomadCold < 1 {
 			return fmt.Errorf("-nomad-cold %d: the Nomad cold row needs at least one pair", cfg.nomadCold)
@@ -203,9 +225,18 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("%s function: %w", rt, err)
 		}
 		rep.Rows = append(rep.Rows, rows...)
-		coldRuns[rt] = cr
+		if cfg.want("cold") {
+			coldRuns[rt] = cr
+		}
 	}
-	rep.Rows = append(rep.Rows, placementRow())
+	if cfg.want("placement") {
+		rep.Rows = append(rep.Rows, placementRow())
+	}
+	if cfg.want("keepalive") {
+		if rep.KeepAlive, err = keepaliveSection(ctx); err != nil {
+			return err
+		}
+	}
 	if cfg.dashboard {
 		dr, err := dashboardRow(ctx, cfg)
 		if err != nil {
@@ -215,7 +246,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	for _, rt := range b.catalog.List() {
-		if cfg.runtimes != "" && !contains(splitList(cfg.runtimes), rt.Name) {
+		if !cfg.want("runtimes") || cfg.runtimes != "" && !contains(splitList(cfg.runtimes), rt.Name) {
 			continue
 		}
 		rr, err := b.runtimeRow(ctx, rt, coldRuns)
@@ -238,6 +269,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		rep.Rows = append(rep.Rows, cr...)
 	}
+	if cfg.want("density") && cfg.density > 0 {
+		dr, err := b.densityRow(ctx, cfg.density)
+		if err != nil {
+			return fmt.Errorf("density: %w", err)
+		}
+		dr.Driver, dr.Goals = b.driver, evaluate(dr)
+		rep.Rows = append(rep.Rows, dr)
+	}
 	rep.WallSeconds = time.Since(began).Seconds()
 
 	printReport(os.Stdout, rep)
@@ -255,19 +294,29 @@ func run(ctx context.Context, cfg config) error {
 // functionRows measures one runtime's no-op function against every floor: warm, cold, paused.
 // Each measurement deploys a function of its own, with the settings it needs.
 func (b *bench) functionRows(ctx context.Context, rt string) ([]row, coldRun, error) {
-	rows, err := b.warmRows(ctx, rt)
-	if err != nil {
-		return nil, coldRun{}, err
+	var rows []row
+	var cr coldRun
+	if b.cfg.want("warm") {
+		warm, err := b.warmRows(ctx, rt)
+		if err != nil {
+			return nil, coldRun{}, err
+		}
+		rows = append(rows, warm...)
 	}
-	cold, cr, err := b.coldRow(ctx, rt)
-	if err != nil {
-		return nil, coldRun{}, err
+	if b.cfg.want("cold") {
+		cold, run, err := b.coldRow(ctx, rt)
+		if err != nil {
+			return nil, coldRun{}, err
+		}
+		rows, cr = append(rows, cold), run
 	}
-	paused, err := b.pausedRow(ctx, rt)
-	if err != nil {
-		return nil, coldRun{}, err
+	if b.cfg.want("paused") {
+		paused, err := b.pausedRow(ctx, rt)
+		if err != nil {
+			return nil, coldRun{}, err
+		}
+		rows = append(rows, paused)
 	}
-	rows = append(rows, cold, paused)
 	for i := range rows {
 		rows[i].Driver = b.driver
 		rows[i].Goals = evaluate(rows[i])

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hearthfn/hearth/agent/driver/docker"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/runtimes/contract"
 )
@@ -21,32 +22,44 @@ const pauseWait = 10 * time.Second
 const notPaused = "n/a (pool does not pause yet)"
 
 // pausedRow compares hearth's call to an instance its pool paused with a raw Docker unpause +
-// call of a container of the same image that the bench paused itself. Both sides stay paused
-// for the same time: the raw container is paused while hearth's instance idles into its pause.
+// call of a container of the same image that the bench paused itself (the floor), and with a raw
+// cgroup thaw + call of a second one the bench froze itself (the floor of the freezer method
+// hearth's Docker driver uses, issue 14). All three stay paused for the same time: the raw
+// containers are paused while hearth's instance idles into its pause.
 func (b *bench) pausedRow(ctx context.Context, rt string) (row, error) {
 	r := row{Function: rt, Kind: kindPaused, Name: "call to a paused instance", FloorName: "Docker unpause + call"}
 	fn, err := b.deployScaffold(ctx, rt, namePrefix+rt+"-pause", pausedYAML)
 	if err != nil {
 		return r, err
 	}
-	spec := rawSpec(fn)
-	in, err := b.drv.Start(ctx, spec)
+	// The floor's driver pauses through Docker's API whatever the host offers; b.drv uses the
+	// freezer where it can, as the server's driver does.
+	viaDocker, err := docker.New(docker.Config{Host: b.cfg.dockerHost, DockerPause: true})
 	if err != nil {
 		return r, err
 	}
-	defer b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) //nolint:errcheck // best effort
+	defer viaDocker.Close()
 	hc := &http.Client{Timeout: 5 * time.Second}
-	raw := "http://" + in.Endpoint + "/"
-	if err := waitReady(ctx, hc, "http://"+in.Endpoint+contract.ReadyPath); err != nil {
+	raw, stopRaw, err := b.rawPauseTarget(ctx, fn, hc)
+	defer stopRaw()
+	if err != nil {
+		return r, err
+	}
+	thawed, stopThawed, err := b.rawPauseTarget(ctx, fn, hc)
+	defer stopThawed()
+	if err != nil {
 		return r, err
 	}
 	invoke := b.client.InvokeURL(fn.name)
 
-	logf("%s: %d calls to a paused instance, hearth and raw Docker alternating", rt, b.cfg.cold)
-	var hs, fs sample
+	logf("%s: %d calls to a paused instance, hearth, raw Docker unpause and raw cgroup thaw alternating", rt, b.cfg.cold)
+	var hs, fs, ts sample
 	pauses := true
 	for i := 0; i < b.cfg.cold; i++ {
-		if err := b.drv.Pause(ctx, spec.ID); err != nil {
+		if err := viaDocker.Pause(ctx, raw.id); err != nil {
+			return r, err
+		}
+		if err := b.drv.Pause(ctx, thawed.id); err != nil {
 			return r, err
 		}
 		if pauses {
@@ -61,24 +74,30 @@ func (b *bench) pausedRow(ctx context.Context, rt string) (row, error) {
 		} else if err := sleep(ctx, time.Second); err != nil {
 			return r, err
 		}
-		t0 := time.Now()
-		if err := b.drv.Resume(ctx, spec.ID); err != nil {
+		d, err := resumeAndCall(ctx, viaDocker, raw, hc)
+		if err != nil {
 			return r, err
 		}
-		if err := call(hc, raw); err != nil {
+		fs = append(fs, d)
+		if d, err = resumeAndCall(ctx, b.drv, thawed, hc); err != nil {
 			return r, err
 		}
-		fs = append(fs, time.Since(t0))
+		ts = append(ts, d)
 		if !pauses {
 			continue
 		}
-		t0 = time.Now()
+		t0 := time.Now()
 		if err := call(b.hc, invoke); err != nil {
 			return r, err
 		}
 		hs = append(hs, time.Since(t0))
 	}
 	r.Floor, r.Hearth = fs.summarize(), hs.summarize()
+	freezer := ts.summarize()
+	r.FreezerFloor = &freezer
+	if !b.drv.UsesFreezer() {
+		r.FreezerFloor.Note = "n/a (no usable cgroup freezer: Docker's API)"
+	}
 	switch {
 	case !pauses && len(hs) == 0:
 		r.Hearth.Note = notPaused
@@ -86,6 +105,48 @@ func (b *bench) pausedRow(ctx context.Context, rt string) (row, error) {
 		r.Hearth.Note = fmt.Sprintf("the pool paused the instance %d times, then stopped it instead", len(hs))
 	}
 	return r, b.remove(ctx, fn.name)
+}
+
+// pauseTarget is a raw container of the function's image the bench pauses and resumes itself.
+type pauseTarget struct {
+	id, url string
+}
+
+// rawPauseTarget starts a raw container of fn's image and waits until it is ready. The caller
+// stops it with the returned func, also on error.
+func (b *bench) rawPauseTarget(ctx context.Context, fn deployed, hc *http.Client) (pauseTarget, func(), error) {
+	spec := rawSpec(fn)
+	in, err := b.drv.Start(ctx, spec)
+	if err != nil {
+		return pauseTarget{}, func() {}, err
+	}
+	stop := func() {
+		b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) //nolint:errcheck // best effort
+	}
+	if err := waitReady(ctx, hc, "http://"+in.Endpoint+contract.ReadyPath); err != nil {
+		return pauseTarget{}, stop, err
+	}
+	return pauseTarget{id: spec.ID, url: "http://" + in.Endpoint + "/"}, stop, nil
+}
+
+// resumeAndCall times a resume of t through drv and one call to it.
+func resumeAndCall(ctx context.Context, drv *docker.Driver, t pauseTarget, hc *http.Client) (time.Duration, error) {
+	t0 := time.Now()
+	if err := drv.Resume(ctx, t.id); err != nil {
+		return 0, err
+	}
+	if err := call(hc, t.url); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// medianRatio measures hearth's median as a share of the floor's.
+func medianRatio(r row) (float64, bool) {
+	if r.Hearth.N == 0 || r.Floor.N == 0 || r.Floor.P50MS == 0 {
+		return 0, false
+	}
+	return r.Hearth.P50MS / r.Floor.P50MS, true
 }
 
 // waitPaused waits until the pool reports the function's instance paused and Docker agrees. It

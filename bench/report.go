@@ -29,19 +29,30 @@ func printReport(w io.Writer, rep report) {
 		if r.Paired != nil {
 			fmt.Fprintf(tw, "\t  hearth - floor, pair by pair\t%s\t\t\t\t\n", cell(*r.Paired))
 		}
+		if r.FreezerFloor != nil {
+			fmt.Fprintf(tw, "\t  floor of the freezer: raw cgroup thaw + call\t\t%s\t%s\t\t\n", cell(*r.FreezerFloor), ratio(r.Hearth, *r.FreezerFloor))
+		}
 		if r.Kind == kindPlacement {
 			fmt.Fprintf(tw, "\t  decisions per second\t%.0f\t\t\t\t\n", r.Hearth.RPS)
 		}
 		if r.Kind == kindWarm16 {
 			fmt.Fprintf(tw, "\t  throughput (req/s)\t%.0f\t%.0f\t%.2fx\t%s\t%s\n", r.Hearth.RPS, r.Floor.RPS,
 				r.Hearth.RPS/r.Floor.RPS, goalText(r.Goals, 0), goalMet(r.Goals, 0))
+			for i := 1; i < len(r.Goals); i++ {
+				fmt.Fprintf(tw, "\t\t\t\t\t%s\t%s\n", goalText(r.Goals, i), goalMet(r.Goals, i))
+			}
 		}
 	}
 	tw.Flush()
 	printHop(w, rep.Rows)
-	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to the instance hearth runs (same keep-alive client);")
+	printCPU(w, rep.Rows)
+	printDensity(w, rep.Rows)
+	printKeepAlive(w, rep.KeepAlive)
+	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to a container of the same image and settings that the bench")
+	fmt.Fprintln(w, "  started and whose output nobody follows (same keep-alive client; the bare proxy calls it too);")
 	fmt.Fprintln(w, "  first call = Docker API create + start, ready polled every 1 ms, one call;")
-	fmt.Fprintln(w, "  paused = Docker API unpause of a container the bench paused, one call.")
+	fmt.Fprintln(w, "  paused = Docker API unpause of a container the bench paused, one call; the freezer's")
+	fmt.Fprintln(w, "  floor = a cgroup freezer thaw of a container the bench froze itself, one call.")
 	for _, r := range rep.Rows {
 		if r.Driver == clusterDriver {
 			printClusterFloors(w)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hearthfn/hearth/runtimes/contract"
 )
 
 // warmYAML lets the single instance take all 16 concurrent calls, as the direct floor's does:
@@ -17,8 +19,11 @@ const warmYAML = "concurrency: 16\nmax_instances: 1\nidle_timeout: 5m\n"
 // noise of a shared machine falls on hearth and the floor alike.
 const rounds = 4
 
-// warmRows compares calls through hearth with calls straight to the instance hearth runs, at
-// concurrency 1 and 16, and with calls through a bare reverse proxy to it (proxy.go).
+// warmRows compares calls through hearth with calls straight to a container of the same image
+// and settings that the bench started itself, at concurrency 1 and 16, and with calls through a
+// bare reverse proxy to that container (proxy.go). The floor's container is not hearth's: hearth
+// follows its instances' output, and calls to them would make hearth's processes and dockerd
+// work for the floor's side (cpu.go).
 func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 	name := namePrefix + b.names + rt + "-warm"
 	logf("%s: deploying %s", rt, name)
@@ -37,12 +42,27 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 	if len(insts) != 1 || insts[0].Endpoint == "" {
 		return nil, fmt.Errorf("want one instance of %s after a call, the pool has %d", fn.name, len(insts))
 	}
-	direct := "http://" + insts[0].Endpoint + "/"
+	spec := rawSpec(fn)
+	raw, err := b.drv.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) //nolint:errcheck // best effort
+	if err := waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+raw.Endpoint+contract.ReadyPath); err != nil {
+		return nil, err
+	}
+	direct := "http://" + raw.Endpoint + "/"
 	proxy, err := startProxy(ctx, direct)
 	if err != nil {
 		return nil, err
 	}
 	defer proxy.stop()
+	srvPID := b.srv.cmd.Process.Pid
+	plugin, err := pluginPID(srvPID)
+	if err != nil {
+		logf("%s: the driver plugin's CPU is not counted: %v", rt, err)
+	}
+	dockerd := dockerdPID(b.cfg.dockerHost)
 	var rows []row
 	for _, c := range []struct {
 		conc, calls int
@@ -50,14 +70,18 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 	}{{1, b.cfg.calls, kindWarm1}, {16, b.cfg.calls * 4, kindWarm16}} {
 		logf("%s: warm calls, concurrency %d, %d per side", rt, c.conc, c.calls)
 		h, f, p := newLoader(invoke, c.conc, b.srv.token), newLoader(direct, c.conc, ""), newLoader(proxy.url, c.conc, "")
-		h.cpu, p.cpu = b.srv.cpuTime, proxy.cpuTime
+		h.cpu = newCPUMeter(meteredProc{procServer, srvPID}, meteredProc{procPlugin, plugin}, meteredProc{procDocker, dockerd})
+		p.cpu = newCPUMeter(meteredProc{procProxy, proxy.cmd.Process.Pid}, meteredProc{procDocker, dockerd})
+		f.cpu = newCPUMeter(meteredProc{procDocker, dockerd})
 		if err := compareLoad(ctx, []*loader{h, f, p}, c.calls); err != nil {
 			return nil, err
 		}
 		ps := p.summary()
+		hc, pc, fc := h.cpu.perCall(len(h.lat)), p.cpu.perCall(len(p.lat)), f.cpu.perCall(len(f.lat))
 		rows = append(rows, row{Function: rt, Kind: c.kind, Name: fmt.Sprintf("warm call, concurrency %d", c.conc),
-			Hearth: h.summary(), Floor: f.summary(), FloorName: "direct HTTP call to the same instance",
-			BareProxy: &ps, HearthCPUPerCallUS: h.cpuPerCallUS(), ProxyCPUPerCallUS: p.cpuPerCallUS()})
+			Hearth: h.summary(), Floor: f.summary(), FloorName: "direct HTTP call to a container of the same image nobody follows",
+			BareProxy: &ps, HearthCPUPerCallUS: of(hc, procServer), ProxyCPUPerCallUS: of(pc, procProxy),
+			CPU: newCPUPerCall(hc, pc, fc)})
 	}
 	return rows, b.remove(ctx, fn.name)
 }
@@ -94,10 +118,9 @@ type loader struct {
 	hc   *http.Client
 	lat  sample
 	took time.Duration
-	// cpu, when set, reads the CPU time of a process whose share of the calls is wanted (the
-	// hearth server's); cpuUsed is what it used during run.
-	cpu     func() (time.Duration, error)
-	cpuUsed time.Duration
+	// cpu, when set, counts the CPU time of the processes whose share of the calls is wanted
+	// during run (cpu.go).
+	cpu *cpuMeter
 }
 
 // newLoader returns a loader of url; a token, when not "", is sent with every call.
@@ -140,9 +163,9 @@ func (l *loader) run(n int) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	var cpu0 time.Duration
+	var cpu0 []time.Duration
 	if l.cpu != nil {
-		if cpu0, firstErr = l.cpu(); firstErr != nil {
+		if cpu0, firstErr = l.cpu.read(); firstErr != nil {
 			return firstErr
 		}
 	}
@@ -169,21 +192,22 @@ func (l *loader) run(n int) error {
 	l.took += time.Since(began)
 	l.lat = append(l.lat, lat...)
 	if l.cpu != nil {
-		cpu1, err := l.cpu()
+		cpu1, err := l.cpu.read()
 		if err != nil {
 			return err
 		}
-		l.cpuUsed += cpu1 - cpu0
+		l.cpu.add(cpu0, cpu1)
 	}
 	return firstErr
 }
 
-// cpuPerCallUS is the CPU time the measured process used per call, in µs; 0 when not measured.
+// cpuPerCallUS is the CPU time the first measured process (the server, the proxy) used per
+// call, in µs; 0 when not measured.
 func (l *loader) cpuPerCallUS() float64 {
-	if l.cpu == nil || len(l.lat) == 0 {
+	if l.cpu == nil || len(l.cpu.procs) == 0 {
 		return 0
 	}
-	return float64(l.cpuUsed.Microseconds()) / float64(len(l.lat))
+	return l.cpu.perCall(len(l.lat))[0].US
 }
 
 func (l *loader) summary() summary {

@@ -23,7 +23,7 @@ func (a *app) inspectCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "inspect NAME",
-		Short: "Show a function's configuration and its instances",
+		Short: "Show a function's configuration, its cost and its instances",
 		Args:  exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runInspect(cmd.Context(), cmd, r, args[0], format)
@@ -50,6 +50,9 @@ func (a *app) runInspect(ctx context.Context, cmd *cobra.Command, r remote, name
 	}
 	now := a.opts.Now()
 	if err := output.WriteFields(out, functionFields(f, c.InvokeURL(f.Name), now)); err != nil {
+		return err
+	}
+	if err := writeCost(out, f.Cost, now); err != nil {
 		return err
 	}
 	return writeInstances(out, f.Pool, now)

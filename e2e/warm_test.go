@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,14 +48,42 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// dockerPaused reports whether the container is paused, as Docker sees it.
+// dockerPaused reports whether the container is paused on the engine's machine: Docker paused
+// it, or its cgroup freezer is frozen (hearth's Docker driver freezes containers through the
+// freezer directly, which Docker does not record: agent/driver/docker/freezer.go).
 func dockerPaused(t *testing.T, container string) bool {
 	t.Helper()
-	out, err := exec.Command("docker", "inspect", "-f", "{{.State.Paused}}", container).Output()
+	out, err := exec.Command("docker", "inspect", "-f", "{{.State.Paused}} {{.State.Pid}}", container).Output()
 	if err != nil {
 		t.Fatalf("docker inspect %s: %v", container, err)
 	}
-	return strings.TrimSpace(string(out)) == "true"
+	paused, pid, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	return paused == "true" || cgroupFrozen(pid)
+}
+
+// cgroupFrozen reads the freezer state of process pid's cgroup: v1's freezer.state, else v2's
+// cgroup.freeze.
+func cgroupFrozen(pid string) bool {
+	data, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if slices.Contains(strings.Split(parts[1], ","), "freezer") {
+			state, err := os.ReadFile("/sys/fs/cgroup/freezer" + parts[2] + "/freezer.state")
+			return err == nil && strings.TrimSpace(string(state)) != "THAWED"
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			if v, err := os.ReadFile("/sys/fs/cgroup" + parts[2] + "/cgroup.freeze"); err == nil && strings.TrimSpace(string(v)) == "1" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // metric returns the value of one sample line of /metrics, or "" when it is absent.

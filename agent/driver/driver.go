@@ -100,3 +100,15 @@ const (
 	StreamStdout Stream = "stdout"
 	StreamStderr Stream = "stderr"
 )
+
+// Preparer is implemented by drivers that can make an instance ahead of its start, so that the
+// start itself costs less (the Docker driver creates the container and its network sandbox). It
+// is optional: a node whose driver does not implement it starts instances as before.
+type Preparer interface {
+	// Prepare makes spec's instance without starting it: it holds no CPU and (next to) no
+	// memory. A later Start of the same spec (same ID, same options) only starts it; a Start
+	// whose options differ, or any failure, removes it and starts the instance from scratch.
+	// Stop removes a prepared instance as it removes a running one. List reports a prepared
+	// instance as starting, with its labels, so that whoever reconciles finds it.
+	Prepare(ctx context.Context, spec instance.Spec) error
+}

@@ -84,20 +84,7 @@ func (n *Node) Info(ctx context.Context) (agent.NodeInfo, error) {
 
 // StartInstance implements agent.Agent.
 func (n *Node) StartInstance(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
-	labels := make(map[string]string, len(spec.Labels)+5)
-	for k, v := range spec.Labels {
-		labels[k] = v
-	}
-	labels[instance.LabelOwner] = instance.OwnerValue
-	labels[instance.LabelNode] = n.cfg.ID
-	labels[instance.LabelFunction] = spec.Function
-	labels[instance.LabelVersion] = fmt.Sprint(spec.Version)
-	labels[instance.LabelInstance] = spec.ID
-	spec.Labels = labels
-	if spec.Port == 0 {
-		spec.Port = contract.DefaultPort
-	}
-
+	spec = n.labelled(spec)
 	if err := n.ensureImage(ctx, spec.Image); err != nil {
 		return instance.Instance{}, fmt.Errorf("image %s: %w", spec.Image, err)
 	}
@@ -245,4 +232,39 @@ func (n *Node) Instances(ctx context.Context) ([]instance.Status, error) {
 // Logs implements agent.Agent.
 func (n *Node) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
 	return n.driver.Logs(ctx, id, opts)
+}
+
+// labelled is spec with the node's labels and the contract's default port: what the driver is
+// given, by StartInstance and by PrepareInstance alike (a prepared instance is used only when
+// both specs are the same).
+func (n *Node) labelled(spec instance.Spec) instance.Spec {
+	labels := make(map[string]string, len(spec.Labels)+5)
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	labels[instance.LabelOwner] = instance.OwnerValue
+	labels[instance.LabelNode] = n.cfg.ID
+	labels[instance.LabelFunction] = spec.Function
+	labels[instance.LabelVersion] = fmt.Sprint(spec.Version)
+	labels[instance.LabelInstance] = spec.ID
+	spec.Labels = labels
+	if spec.Port == 0 {
+		spec.Port = contract.DefaultPort
+	}
+	return spec
+}
+
+// PrepareInstance implements agent.Preparer: it makes sure the image is present and has the
+// driver make the instance ahead of its start (driver.Preparer). driver.ErrNotSupported when the
+// driver cannot.
+func (n *Node) PrepareInstance(ctx context.Context, spec instance.Spec) error {
+	p, ok := n.driver.(driver.Preparer)
+	if !ok {
+		return fmt.Errorf("prepare %s: %w", spec.ID, driver.ErrNotSupported)
+	}
+	spec = n.labelled(spec)
+	if err := n.ensureImage(ctx, spec.Image); err != nil {
+		return fmt.Errorf("image %s: %w", spec.Image, err)
+	}
+	return p.Prepare(ctx, spec)
 }

@@ -67,6 +67,7 @@ func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/info", h.info)
 	mux.HandleFunc("POST /v1/instances", h.start)
+	mux.HandleFunc("POST "+preparedPath, h.prepare) // prepare.go
 	mux.HandleFunc("GET /v1/instances", h.list)
 	mux.HandleFunc("POST /v1/instances/{id}/pause", h.pause)
 	mux.HandleFunc("POST /v1/instances/{id}/resume", h.resume)

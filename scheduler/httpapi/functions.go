@@ -37,6 +37,7 @@ func (h *handlers) getFunction(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.withCost(&fn)
 	writeJSON(w, http.StatusOK, fn)
 }
 

@@ -61,6 +61,9 @@ type Deps struct {
 	Versions Versions
 	// Secrets serves /v1/functions/{name}/secrets; nil for none.
 	Secrets Secrets
+	// Cost serves GET /v1/functions/{name}/cost and the "cost" of a single-function GET; nil
+	// for none.
+	Cost Cost
 	// Hosts are the host names and addresses requests to the API and dashboard may name in
 	// Host and Origin (see hostCheck); nil disables that check, which only handler tests do.
 	Hosts []string
@@ -94,6 +97,9 @@ func New(d Deps) http.Handler {
 	r.HandleFunc("/v1/functions/{name}/logs", h.guard(auth.ActReadLogs, h.logs)).Methods(http.MethodGet)
 	if d.Versions != nil {
 		h.versionRoutes(r)
+	}
+	if d.Cost != nil {
+		h.costRoutes(r)
 	}
 	if d.Calls != nil {
 		r.HandleFunc("/v1/calls", h.guard(auth.ActReadCalls, h.listCalls)).Methods(http.MethodGet)

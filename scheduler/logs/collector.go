@@ -123,6 +123,11 @@ type followed struct {
 	stopped bool        // the pool stopped it
 	dropped bool        // its function was deleted: its lines are not kept
 	timer   *time.Timer // ends the follows StopGrace after the stop
+	// paused: the pool paused it, and its streams are closed until gate is closed (pause.go);
+	// reading cancels each stream's current read.
+	paused  bool
+	gate    chan struct{}
+	reading map[driver.Stream]context.CancelFunc
 }
 
 // New returns a Collector that reads instances' output from src.
@@ -163,6 +168,9 @@ func (c *Collector) Stopped(instanceID string) {
 		return
 	}
 	in.stopped = true
+	// A paused instance is thawed to be stopped: what it still writes, and what it wrote
+	// before its pause and was not read, is read until its output ends.
+	in.unpauseLocked()
 	if in.readers == 0 {
 		in.cancel()
 		delete(c.instances, instanceID)

@@ -39,17 +39,27 @@ func (c *Collector) follow(ctx context.Context, in *followed, id string, stream 
 	var pos position
 	delay, warned := c.cfg.RetryDelay, false
 	for {
-		rc, err := c.src.Logs(ctx, id, driver.LogOptions{Follow: true, Timestamps: true, Stream: stream, Since: pos.last})
+		// While the instance is paused no stream is open (pause.go).
+		rctx, done, ok := c.openContext(ctx, in, stream)
+		if !ok {
+			return
+		}
+		rc, err := c.src.Logs(rctx, id, driver.LogOptions{Follow: true, Timestamps: true, Stream: stream, Since: pos.last})
+		before := pos
 		if err == nil {
-			before := pos
 			err = c.read(j, rc, &pos)
 			_ = rc.Close()
-			if err == nil {
-				return // the instance's output ended
-			}
-			if pos != before {
-				delay = c.cfg.RetryDelay // it worked for a while
-			}
+		}
+		paused := pausedWhileReading(ctx, rctx)
+		done()
+		switch {
+		case paused:
+			delay = c.cfg.RetryDelay
+			continue // opened again, from pos, once it is resumed
+		case err == nil:
+			return // the instance's output ended
+		case pos != before:
+			delay = c.cfg.RetryDelay // it worked for a while
 		}
 		if ctx.Err() != nil || errors.Is(err, driver.ErrInstanceNotFound) || errors.Is(err, driver.ErrNotSupported) {
 			return

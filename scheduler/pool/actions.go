@@ -7,7 +7,6 @@ import (
 
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
-	"github.com/hearthfn/hearth/runtimes/contract"
 	"github.com/hearthfn/hearth/scheduler/placer"
 )
 
@@ -20,7 +19,8 @@ import (
 // as they are: the node's return or loss settles them.
 func (p *Pool) upkeepLocked(f *function, now time.Time) {
 	// Whether an instance pauses or stops depends on its node; planIdle decides which go idle.
-	plan := planIdle(now, f.spec, true, f.views())
+	p.tendPreparedLocked(f, now)
+	plan := p.idlePlanLocked(f, now)
 	for _, id := range plan.pause {
 		in := f.instances[id]
 		switch {
@@ -45,7 +45,7 @@ func (p *Pool) upkeepLocked(f *function, now time.Time) {
 		d, nd, err := p.placeLocked(f)
 		if err != nil || d.Evict {
 			// Quiet while no node takes instances at all: it would say so at every tick.
-			if p.anyPlaceableLocked() {
+			if p.anyPlaceableLocked() && f.spec.MinInstances > 0 { // else a pre-warm start: not worth a warning
 				why := "only by evicting idle instances of other functions"
 				if err != nil {
 					why = err.Error()
@@ -76,24 +76,19 @@ func (p *Pool) anyPlaceableLocked() bool {
 
 // startLocked starts an instance of f on nd, where the placer put it for reason.
 func (p *Pool) startLocked(f *function, nd *node, reason string) {
-	in := &inst{id: newInstanceID(f.name, f.version), version: f.version, state: stateStarting,
+	// The instance prepared on nd, if there is one for this version: its start only starts it.
+	id := p.takePreparedLocked(f, nd)
+	if id == "" {
+		id = newInstanceID(f.name, f.version)
+	}
+	in := &inst{id: id, version: f.version, state: stateStarting,
 		res: f.resources(), startedAt: p.cfg.Now(), nd: nd, placement: reason}
 	f.instances[in.id] = in
 	p.known[in.id] = struct{}{}
 	nd.reserve(in.res)
 	// The node pulls the image for this start: the next placement may count on it.
 	nd.started[f.image], nd.images[f.image] = true, true
-	spec := instance.Spec{
-		ID:        in.id,
-		Function:  f.name,
-		Version:   f.version,
-		Image:     f.image,
-		Env:       f.spec.Env,
-		Port:      contract.DefaultPort,
-		Resources: in.res,
-		Security:  securityOf(f.spec),
-		SecretsAs: f.spec.SecretsAs,
-	}
+	spec := p.instanceSpecLocked(f, in.id)
 	h, gen := nd.handle, nd.handleGen
 	p.background(func() { p.start(f, in, h, gen, spec) })
 }
@@ -154,6 +149,8 @@ func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec insta
 		return
 	}
 	p.becomeReadyLocked(in, ColdNew)
+	p.costMarkLocked(f, in, costWarm, in.startedAt)
+	p.prepareLocked(f, nd, in.startedAt) // the next start here only starts (prepare.go)
 }
 
 func (p *Pool) becomeReadyLocked(in *inst, how ColdKind) {
@@ -172,6 +169,12 @@ func (p *Pool) pauseLocked(f *function, in *inst) {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PauseTimeout)
 		defer cancel()
 		err := h.PauseInstance(ctx, in.id)
+		paused := false
+		defer func() { // after the unlock below
+			if paused && p.cfg.OnPaused != nil {
+				p.cfg.OnPaused(in.id)
+			}
+		}()
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		defer f.broadcast()
@@ -187,8 +190,9 @@ func (p *Pool) pauseLocked(f *function, in *inst) {
 			p.stopLocked(f, in)
 			return
 		}
-		in.state = statePaused
+		in.state, paused = statePaused, true
 		in.pausedAt = p.cfg.Now()
+		p.costMarkLocked(f, in, costPaused, in.pausedAt)
 		p.log.Info("paused idle instance", "function", f.name, "instance", in.id, "node", in.nd.id)
 		if f.waiting > 0 {
 			p.scaleLocked(f)
@@ -205,6 +209,12 @@ func (p *Pool) resumeLocked(f *function, in *inst) {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PauseTimeout)
 		defer cancel()
 		err := h.ResumeInstance(ctx, in.id)
+		resumed := false
+		defer func() { // after the unlock below
+			if resumed && p.cfg.OnResumed != nil {
+				p.cfg.OnResumed(in.id)
+			}
+		}()
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		defer f.broadcast()
@@ -219,9 +229,10 @@ func (p *Pool) resumeLocked(f *function, in *inst) {
 			p.stopLocked(f, in)
 			return
 		}
-		in.pausedAt = time.Time{}
+		in.pausedAt, resumed = time.Time{}, true
 		in.lastUsed = p.cfg.Now()
 		p.becomeReadyLocked(in, ColdResumed)
+		p.costMarkLocked(f, in, costWarm, in.lastUsed)
 	})
 }
 
@@ -232,6 +243,8 @@ func (p *Pool) release(f *function, in *inst, o Outcome) {
 	defer p.mu.Unlock()
 	in.inFlight--
 	in.lastUsed = p.cfg.Now()
+	costReleaseLocked(in, in.lastUsed)
+	p.callEndedLocked(f, in.lastUsed)
 	switch {
 	case o != OutcomeOK:
 		p.log.Warn("replacing instance", "function", f.name, "instance", in.id, "node", in.nd.id, "outcome", o.String())
@@ -260,6 +273,7 @@ func (p *Pool) stopLocked(f *function, in *inst) {
 	}
 	delete(f.instances, in.id)
 	in.state = stateDraining
+	p.costMarkLocked(f, in, costNone, p.cfg.Now())
 	nd := in.nd
 	nd.releasing.MemoryMB += in.res.MemoryMB
 	nd.releasing.CPUMilli += in.res.CPUMilli

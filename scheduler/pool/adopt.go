@@ -25,7 +25,10 @@ const adoptPlacement = "adopted: running on this node when the pool started"
 // a container of a function the pool does not know yet is stopped.
 func (p *Pool) adoptLocked(nd *node, listed []instance.Status, knownBefore map[string]struct{}) map[string]string {
 	why := map[string]string{}
-	type adopted struct{ function, id string }
+	type adopted struct {
+		function, id string
+		in           *inst
+	}
 	var took []adopted
 	now := p.cfg.Now()
 	for _, st := range listed {
@@ -48,24 +51,33 @@ func (p *Pool) adoptLocked(nd *node, listed []instance.Status, knownBefore map[s
 		}
 		if st.State == instance.StatePaused {
 			in.state, in.pausedAt = statePaused, now
+			p.costMarkLocked(f, in, costPaused, now)
 		} else {
 			p.becomeReadyLocked(in, Warm)
+			p.costMarkLocked(f, in, costWarm, now)
 		}
 		f.instances[id] = in
 		p.known[id] = struct{}{}
 		nd.reserve(in.res)
 		nd.started[f.image], nd.images[f.image] = true, true
-		took = append(took, adopted{f.name, id})
+		took = append(took, adopted{f.name, id, in})
 		p.log.Info("adopted instance", "function", f.name, "instance", id, "version", f.version, "node", nd.id,
 			"state", in.state, "endpoint", in.endpoint)
 	}
 	if len(took) > 0 {
 		p.log.Info("adopted the instances a node still ran", "node", nd.id, "adopted", len(took), "not_adopted", len(why))
 		if p.cfg.OnStarted != nil {
-			// Their output is followed again, as for an instance the pool started.
+			// Their output is followed again, as for an instance the pool started; a paused
+			// one's only from its resume.
 			p.background(func() {
 				for _, a := range took {
 					p.cfg.OnStarted(a.function, a.id)
+					p.mu.Lock()
+					paused := a.in.state == statePaused
+					p.mu.Unlock()
+					if paused && p.cfg.OnPaused != nil {
+						p.cfg.OnPaused(a.id)
+					}
 				}
 			})
 		}

@@ -41,6 +41,8 @@ type inst struct {
 	// gone is set when the instance left the pool with its node (NodeLost): whatever is still
 	// under way for it settles nothing.
 	gone bool
+	// acct is the instance's open cost segment (cost.go).
+	acct costMark
 }
 
 // apiState is the state as the API and metrics name it.

@@ -242,6 +242,7 @@ func (p *Pool) loseLocked(nd *node, reason error) {
 			delete(f.instances, id)
 			delete(p.known, id) // what the node still runs when it is back is an orphan
 			in.gone, in.state = true, stateDraining
+			p.costMarkLocked(f, in, costNone, now)
 			gone = append(gone, id)
 			lost = true
 		}

@@ -136,10 +136,12 @@ func (p *Pool) makeRoomLocked(f *function, nd *node) {
 // reach: every paused one, and ready ones beyond their function's min_instances.
 func (p *Pool) evictionCandidatesLocked(f *function) []candidate {
 	var cands []candidate
+	now := p.cfg.Now()
 	for _, g := range p.fns {
 		if g == f {
 			continue
 		}
+		first := len(cands)
 		var ready []candidate
 		warm := 0
 		for _, in := range g.instances {
@@ -166,6 +168,13 @@ func (p *Pool) evictionCandidatesLocked(f *function) []candidate {
 				ready = ready[:spare]
 			}
 			cands = append(cands, ready...)
+		}
+		if len(cands) > first {
+			// Only for functions with candidates: the estimate walks a histogram.
+			next := p.nextCallInLocked(g, now)
+			for i := first; i < len(cands); i++ {
+				cands[i].nextIn = next
+			}
 		}
 	}
 	return cands

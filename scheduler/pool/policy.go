@@ -129,15 +129,25 @@ type candidate struct {
 	paused   bool
 	lastUsed time.Time
 	res      instance.Resources
+	// nextIn is when its function's next call is expected (keepalive.go: nextCallInLocked).
+	nextIn time.Duration
 }
 
+// waste is what keeping c costs until it is next wanted: memory times the wait, in MB-seconds.
+func (c candidate) waste() float64 { return float64(c.res.MemoryMB) * c.nextIn.Seconds() }
+
 // planEvict picks instances to stop so that short (the memory and CPU missing for a start) is
-// freed: paused instances first, then idle ready ones, least recently used first in each group.
+// freed, by value: the instance whose memory would wait longest for its function's next call
+// (waste) goes first; among equals paused instances, then idle ready ones, least recently used
+// first.
 // It returns nil when all the candidates together would not free enough: evicting then would
 // cost warm instances and still not let the start happen.
 func planEvict(short instance.Resources, cands []candidate) []candidate {
 	sorted := append([]candidate(nil), cands...)
 	sort.SliceStable(sorted, func(i, j int) bool {
+		if wi, wj := sorted[i].waste(), sorted[j].waste(); wi != wj {
+			return wi > wj
+		}
 		if sorted[i].paused != sorted[j].paused {
 			return sorted[i].paused
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/keepalive"
 	"github.com/hearthfn/hearth/scheduler/placer"
 )
 
@@ -50,10 +51,19 @@ type Config struct {
 	// OnStarted, when set, is called (outside the pool's lock) once an instance has started and
 	// answered its ready check, before it takes a call, so that its output can be followed.
 	OnStarted func(function, instanceID string)
+	// OnPaused and OnResumed, when set, are called (outside the pool's lock) once an instance
+	// has been paused, and once it has been resumed, so that its output is not followed while
+	// it cannot write (scheduler/logs).
+	OnPaused  func(instanceID string)
+	OnResumed func(instanceID string)
 	// Observer, when set, hears cold starts.
 	Observer Observer
 	// Secrets, when set, gives every instance start its function's secret values (secrets.go).
 	Secrets SecretsFunc
+	// FixedKeepAlive turns the learned keep-alive off (keepalive.go): every function's idle
+	// instances follow its idle_timeout and pause_timeout alone. KeepAlive tunes the learning.
+	FixedKeepAlive bool
+	KeepAlive      keepalive.Config
 }
 
 // DefaultConfig returns the defaults.
@@ -89,6 +99,10 @@ type Pool struct {
 	// expected are the nodes the start-up grace waits for, until expectUntil (grace.go).
 	expected    map[string]struct{} // guarded by mu
 	expectUntil time.Time           // guarded by mu
+	// cost is the per-function cost accounts (cost.go).
+	cost costBook // guarded by mu
+	// prep is the pool's part of instances prepared ahead (prepare.go).
+	prep prepareState // guarded by mu
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.
@@ -113,6 +127,10 @@ type function struct {
 	// (backoff.go).
 	startFailures int
 	retryAt       time.Time
+	// ka is what the keep-alive policy learned of the function's calls (keepalive.go).
+	ka keepAlive
+	// prep is its instance prepared ahead, if any (prepare.go).
+	prep *prepared
 }
 
 // New returns an empty pool with no node: AddNode gives it nodes to run instances on.
@@ -201,7 +219,9 @@ func (p *Pool) Remove(name string) {
 		return
 	}
 	delete(p.fns, name)
+	p.dropCostLocked(name)
 	f.removed = true
+	p.discardPreparedLocked(f)
 	for _, in := range f.instances {
 		p.drainLocked(f, in)
 	}
@@ -256,9 +276,12 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 				cold = in.fresh
 			}
 			stopWaiting()
+			now := p.cfg.Now()
+			costTakeLocked(in, cold, now)
 			in.fresh = Warm
 			in.inFlight++
-			in.lastUsed = p.cfg.Now()
+			in.lastUsed = now
+			p.callArrivedLocked(f, now)
 			return &Lease{pool: p, fn: f, inst: in, cold: cold}, nil
 		}
 		if err := p.unservableLocked(f); err != nil {
@@ -394,6 +417,9 @@ func (p *Pool) Shutdown(keep bool) {
 	}
 	p.closed, p.keep = true, keep
 	for _, f := range p.fns {
+		// Even with keep: a prepared instance is cheap to make again, and one left for the next
+		// pool would only be removed by it as an orphan (prepare.go).
+		p.discardPreparedLocked(f)
 		for _, in := range f.instances {
 			switch {
 			case keep:

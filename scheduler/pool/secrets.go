@@ -35,6 +35,7 @@ func (p *Pool) RestartFunction(name string) {
 			}
 		}
 		p.log.Info("replacing the function's instances", "function", entry, "reason", "its secrets changed")
+		p.discardPreparedLocked(f) // made with the old values (prepare.go)
 		p.upkeepLocked(f, p.cfg.Now())
 		f.broadcast()
 	}

@@ -176,9 +176,13 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	// The logs of a version served besides the current one (pool entry "NAME@N") are NAME's.
 	started := func(function, id string) { lc.Started(strings.SplitN(function, "@", 2)[0], id) }
 	p := pool.New(pool.Config{OnStarted: started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
+		OnPaused: lc.Paused, OnResumed: lc.Resumed,
 		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true, Secrets: sec.Values}, log)
 	sec.SetRestarter(p)
 	if err := m.CollectPool(p); err != nil {
+		return err
+	}
+	if err := m.CollectCost(p); err != nil {
 		return err
 	}
 	mgr, err := nodes.New(ctx, nodes.Config{DataDir: cfg.DataDir, Hosts: clusterHosts(cfg), NodeTimeout: cfg.NodeTimeout},
@@ -249,6 +253,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 		Triggers:       cronTriggers,
 		Versions:       reg,
 		Secrets:        sec,
+		Cost:           p,
 		Hosts:          hosts,
 		Log:            log,
 	})

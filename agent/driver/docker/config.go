@@ -44,6 +44,12 @@ type Config struct {
 	// network's gateway (off: the node's ports, hearth's API among them, are closed to them by
 	// firewall rules the driver installs, which needs root and iptables).
 	ReachHost bool
+	// DockerPause makes Pause and Resume always go through `docker pause` and `docker unpause`.
+	// Off (the default), a driver on the engine's own machine (a unix:// Host) writes the
+	// containers' cgroup freezer files itself, which resumes an instance in microseconds
+	// instead of tens of milliseconds, and falls back to Docker's API where it cannot
+	// (freezer.go).
+	DockerPause bool
 	// Registry is where function images missing from the node may be pulled from:
 	// "host[:port]" or "host[:port]/prefix". Only references under it are pulled; with none
 	// (the default) nothing ever is, and a missing image is an error that says to deploy the

@@ -66,6 +66,12 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 	if err != nil {
 		return instance.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
+	// A container made ahead by Prepare for these options only needs starting (prepare.go).
+	if d.prep.take(spec.ID) {
+		if inst, ok := d.startPrepared(ctx, spec, user); ok {
+			return inst, nil
+		}
+	}
 	// Twice at most: a network removed behind the driver's back is made again.
 	for attempt := 0; ; attempt++ {
 		netw, err := d.instanceNetwork(ctx, spec.Security)
@@ -76,6 +82,9 @@ func (d *Driver) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 		if err != nil && attempt == 0 && netw.managed && errors.Is(err, errNetworkGone) {
 			d.forgetNetwork(netw.name)
 			continue
+		}
+		if err != nil && attempt == 0 && d.preparedInTheWay(ctx, spec.ID, err) {
+			continue // prepare.go: one an earlier driver process prepared
 		}
 		return inst, err
 	}
@@ -255,8 +264,12 @@ func (d *Driver) removeQuietly(ctx context.Context, nameOrID string) {
 	}
 }
 
-// Pause freezes the instance's container (docker pause).
+// Pause freezes the instance's container: through its cgroup freezer where the driver can
+// (freezer.go), else with docker pause.
 func (d *Driver) Pause(ctx context.Context, id string) error {
+	if done, err := d.freezePause(ctx, id); done {
+		return err
+	}
 	octx, cancel := d.opCtx(ctx)
 	defer cancel()
 	if err := d.api.ContainerPause(octx, containerName(id)); err != nil {
@@ -265,8 +278,12 @@ func (d *Driver) Pause(ctx context.Context, id string) error {
 	return nil
 }
 
-// Resume thaws the instance's container (docker unpause).
+// Resume thaws the instance's container: through its cgroup freezer when it was frozen there
+// (freezer.go), else with docker unpause.
 func (d *Driver) Resume(ctx context.Context, id string) error {
+	if done, err := d.thawResume(ctx, id); done {
+		return err
+	}
 	octx, cancel := d.opCtx(ctx)
 	defer cancel()
 	if err := d.api.ContainerUnpause(octx, containerName(id)); err != nil {
@@ -287,8 +304,11 @@ func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error
 	info, err := d.api.ContainerInspect(octx, name)
 	if err == nil && info.State != nil && info.State.Paused {
 		err = d.api.ContainerUnpause(octx, name)
+	} else if err == nil {
+		d.thawForStop(id, info) // frozen through the freezer: Docker does not know
 	}
 	cancel()
+	d.frz.forget(id, "")
 	if err != nil {
 		if isNotFound(err) {
 			d.removeSecrets(id)
@@ -310,6 +330,7 @@ func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error
 	if err != nil && !isNotFound(err) { // not found: a concurrent Stop removed it; same outcome
 		return d.wrapErr(ctx, err, nil, "stop %s: remove", id)
 	}
+	d.forgetPrepared(ctx, id, info) // prepare.go: its sandbox, if it was made ahead
 	d.removeSecrets(id)
 	return nil
 }
@@ -322,7 +343,9 @@ func (d *Driver) Inspect(ctx context.Context, id string) (instance.Status, error
 	if err != nil {
 		return instance.Status{}, d.wrapErr(ctx, err, driver.ErrInstanceNotFound, "inspect %s", id)
 	}
-	return d.statusFromInspect(id, info), nil
+	st := d.statusFromInspect(id, info)
+	d.pausedByFreezer(&st, info)
+	return st, nil
 }
 
 // List reports every instance container carrying the hearth owner label, running or not. Its
@@ -348,6 +371,7 @@ func (d *Driver) List(ctx context.Context) ([]instance.Status, error) {
 	for _, c := range containers {
 		list = append(list, d.statusFromSummary(c))
 	}
+	d.pausedInList(ctx, list)
 	d.sweepSecrets(list)
 	return list, nil
 }
@@ -441,6 +465,9 @@ func (d *Driver) endpoint(ip string, bound []binding, labels map[string]string) 
 	}
 	if d.networkOf(labels) == "host" {
 		ip = "127.0.0.1"
+	}
+	if ip == "" {
+		ip = labels[labelIP] // a prepared instance's, on its sandbox's network (prepare.go)
 	}
 	if ip == "" {
 		return ""

@@ -24,6 +24,15 @@
 // (firewall.go), so the driver needs root. Images are never pulled but from Config.Registry,
 // with its credentials when configured (image.go): the server's builder pushes them there.
 //
+// Pause and Resume write the container's cgroup freezer file themselves (freezer.go, cgroup v1
+// freezer.state or v2 cgroup.freeze) when the driver runs on the engine's machine (a unix://
+// Host) and can: a resume is then one file write, microseconds where `docker unpause` costs
+// milliseconds. Docker does not record such a freeze, so Inspect and List read the freezer of
+// running containers to report them paused, and Stop thaws a frozen one first. Anything else
+// (another machine's engine, no freezer in this process's view, a refused write,
+// Config.DockerPause) goes through `docker pause/unpause`, and so does a container Docker
+// itself paused.
+//
 // It talks to the engine with github.com/docker/docker/client (v28, API version negotiated, so
 // Debian 12's engine at API 1.41 works) and keeps no state of its own but caches of what cannot
 // change: names and labels on the engine's containers are the truth, so a restarted node finds

@@ -52,6 +52,10 @@ type Driver struct {
 	users userCache
 	nets  netCache
 	sweep secretsSweep
+	// frz pauses and resumes through the cgroup freezer directly (freezer.go); nil: through
+	// Docker's API only.
+	frz  *freezer
+	prep prepState // containers made ahead (prepare.go)
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -68,7 +72,9 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker driver: host %q: %w", cfg.Host, err)
 	}
-	return newWithAPI(cfg, c), nil
+	d := newWithAPI(cfg, c)
+	d.frz = hostFreezer(d.cfg)
+	return d, nil
 }
 
 func newWithAPI(cfg Config, api dockerAPI) *Driver {

@@ -43,7 +43,7 @@ func (d *Driver) Logs(ctx context.Context, id string, opts driver.LogOptions) (i
 
 	// A container with a TTY has one raw stream; any other has Docker's multiplexed frames.
 	tty := info.Config != nil && info.Config.Tty
-	pr, pw := io.Pipe()
+	pr, pw := pipeFor(opts)
 	go func() {
 		var err error
 		if tty {
@@ -60,17 +60,52 @@ func (d *Driver) Logs(ctx context.Context, id string, opts driver.LogOptions) (i
 		}
 		_ = pw.CloseWithError(err) // nil: the reader sees io.EOF
 	}()
-	return &logStream{PipeReader: pr, body: body}, nil
+	return &logStream{Reader: pr, closeReader: pr.Close, body: body}, nil
+}
+
+// pipeWriter is the copy's end of the stream Logs returns.
+type pipeWriter interface {
+	io.Writer
+	CloseWithError(err error) error
+}
+
+// pipeFor returns the two ends of the stream Logs returns: a batching buffer for a follow
+// (logbuffer.go), a plain pipe for a read of what was written so far.
+func pipeFor(opts driver.LogOptions) (interface {
+	io.Reader
+	Close() error
+}, pipeWriter) {
+	if !opts.Follow {
+		return io.Pipe()
+	}
+	b := newLogBuffer(followBatchDelay, followBatchBytes, followMaxBuffered)
+	return bufferReader{b}, bufferWriter{b}
+}
+
+type bufferReader struct{ *logBuffer }
+
+// Close ends the follower's end: a Read after it returns io.ErrClosedPipe.
+func (r bufferReader) Close() error {
+	r.logBuffer.CloseWithError(io.ErrClosedPipe)
+	return nil
+}
+
+type bufferWriter struct{ *logBuffer }
+
+func (w bufferWriter) CloseWithError(err error) error {
+	w.logBuffer.CloseWithError(err)
+	return nil
 }
 
 // logStream is the reader Logs returns. Close also closes Docker's response body, which ends
 // the copying goroutine even while it waits for the next line of a follow.
 type logStream struct {
-	*io.PipeReader
-	body io.Closer
+	io.Reader
+	closeReader func() error
+	body        io.Closer
 }
 
 func (s *logStream) Close() error {
 	_ = s.body.Close()
-	return s.PipeReader.Close()
+	return s.closeReader()
 }

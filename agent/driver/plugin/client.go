@@ -22,7 +22,10 @@ type client struct {
 	rpc driverpb.DriverClient
 }
 
-var _ driver.Driver = (*client)(nil)
+var (
+	_ driver.Driver   = (*client)(nil)
+	_ driver.Preparer = (*client)(nil)
+)
 
 func (c *client) Fingerprint(ctx context.Context) (driver.Fingerprint, error) {
 	resp, err := c.rpc.Fingerprint(ctx, &driverpb.FingerprintRequest{})
@@ -43,6 +46,13 @@ func (c *client) Start(ctx context.Context, spec instance.Spec) (instance.Instan
 		return instance.Instance{}, fromStatus(ctx, err)
 	}
 	return instanceFromPB(resp.GetInstance()), nil
+}
+
+// Prepare implements driver.Preparer: ErrNotSupported when the plugin's driver is no Preparer,
+// or the plugin predates the RPC (gRPC's Unimplemented maps to it).
+func (c *client) Prepare(ctx context.Context, spec instance.Spec) error {
+	_, err := c.rpc.Prepare(ctx, &driverpb.PrepareRequest{Spec: specToPB(spec)})
+	return fromStatus(ctx, err)
 }
 
 func (c *client) Pause(ctx context.Context, id string) error {

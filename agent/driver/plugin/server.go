@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"google.golang.org/grpc"
@@ -45,6 +46,17 @@ func (s *server) Start(ctx context.Context, req *driverpb.StartRequest) (*driver
 		return nil, toStatus(err)
 	}
 	return &driverpb.StartResponse{Instance: instanceToPB(inst)}, nil
+}
+
+func (s *server) Prepare(ctx context.Context, req *driverpb.PrepareRequest) (*driverpb.PrepareResponse, error) {
+	p, ok := s.impl.(driver.Preparer)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("driver does not prepare instances: %w", driver.ErrNotSupported))
+	}
+	if err := p.Prepare(ctx, specFromPB(req.GetSpec())); err != nil {
+		return nil, toStatus(err)
+	}
+	return &driverpb.PrepareResponse{}, nil
 }
 
 func (s *server) Pause(ctx context.Context, req *driverpb.PauseRequest) (*driverpb.PauseResponse, error) {

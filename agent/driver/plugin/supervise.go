@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -118,6 +119,17 @@ func (s *Supervised) EnsureImage(ctx context.Context, ref string) error {
 
 func (s *Supervised) Start(ctx context.Context, spec instance.Spec) (instance.Instance, error) {
 	return do(s, func(d driver.Driver) (instance.Instance, error) { return d.Start(ctx, spec) })
+}
+
+// Prepare implements driver.Preparer for the dispensed driver: ErrNotSupported when it is none.
+func (s *Supervised) Prepare(ctx context.Context, spec instance.Spec) error {
+	return do0(s, func(d driver.Driver) error {
+		p, ok := d.(driver.Preparer)
+		if !ok {
+			return fmt.Errorf("driver does not prepare instances: %w", driver.ErrNotSupported)
+		}
+		return p.Prepare(ctx, spec)
+	})
 }
 
 func (s *Supervised) Pause(ctx context.Context, id string) error {

@@ -847,6 +847,86 @@ func (x *StartResponse) GetInstance() *Instance {
 	return nil
 }
 
+type PrepareRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *Spec                  `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareRequest) Reset() {
+	*x = PrepareRequest{}
+	mi := &file_driver_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareRequest) ProtoMessage() {}
+
+func (x *PrepareRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareRequest.ProtoReflect.Descriptor instead.
+func (*PrepareRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PrepareRequest) GetSpec() *Spec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+type PrepareResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareResponse) Reset() {
+	*x = PrepareResponse{}
+	mi := &file_driver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareResponse) ProtoMessage() {}
+
+func (x *PrepareResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareResponse.ProtoReflect.Descriptor instead.
+func (*PrepareResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{14}
+}
+
 type PauseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -856,7 +936,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_driver_proto_msgTypes[13]
+	mi := &file_driver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +948,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[13]
+	mi := &file_driver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +961,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{13}
+	return file_driver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -899,7 +979,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_driver_proto_msgTypes[14]
+	mi := &file_driver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +991,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[14]
+	mi := &file_driver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1004,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{14}
+	return file_driver_proto_rawDescGZIP(), []int{16}
 }
 
 type ResumeRequest struct {
@@ -936,7 +1016,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1028,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[15]
+	mi := &file_driver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1041,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{15}
+	return file_driver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -979,7 +1059,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1071,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[16]
+	mi := &file_driver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1084,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{16}
+	return file_driver_proto_rawDescGZIP(), []int{18}
 }
 
 type StopRequest struct {
@@ -1017,7 +1097,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1109,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[17]
+	mi := &file_driver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1122,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{17}
+	return file_driver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StopRequest) GetId() string {
@@ -1067,7 +1147,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1159,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[18]
+	mi := &file_driver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1172,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{18}
+	return file_driver_proto_rawDescGZIP(), []int{20}
 }
 
 type InspectRequest struct {
@@ -1104,7 +1184,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1196,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[19]
+	mi := &file_driver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1209,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{19}
+	return file_driver_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InspectRequest) GetId() string {
@@ -1148,7 +1228,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1240,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[20]
+	mi := &file_driver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1253,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{20}
+	return file_driver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *InspectResponse) GetStatus() *Status {
@@ -1191,7 +1271,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1283,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[21]
+	mi := &file_driver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1296,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{21}
+	return file_driver_proto_rawDescGZIP(), []int{23}
 }
 
 type ListResponse struct {
@@ -1228,7 +1308,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1320,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[22]
+	mi := &file_driver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1333,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{22}
+	return file_driver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListResponse) GetInstances() []*Status {
@@ -1278,7 +1358,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1370,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[23]
+	mi := &file_driver_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1383,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{23}
+	return file_driver_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -1357,7 +1437,7 @@ type LogsChunk struct {
 
 func (x *LogsChunk) Reset() {
 	*x = LogsChunk{}
-	mi := &file_driver_proto_msgTypes[24]
+	mi := &file_driver_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1449,7 @@ func (x *LogsChunk) String() string {
 func (*LogsChunk) ProtoMessage() {}
 
 func (x *LogsChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[24]
+	mi := &file_driver_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1462,7 @@ func (x *LogsChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsChunk.ProtoReflect.Descriptor instead.
 func (*LogsChunk) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{24}
+	return file_driver_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LogsChunk) GetData() []byte {
@@ -1470,7 +1550,10 @@ const file_driver_proto_rawDesc = "" +
 	"\fStartRequest\x12*\n" +
 	"\x04spec\x18\x01 \x01(\v2\x16.hearth.driver.v1.SpecR\x04spec\"G\n" +
 	"\rStartResponse\x126\n" +
-	"\binstance\x18\x01 \x01(\v2\x1a.hearth.driver.v1.InstanceR\binstance\"\x1e\n" +
+	"\binstance\x18\x01 \x01(\v2\x1a.hearth.driver.v1.InstanceR\binstance\"<\n" +
+	"\x0ePrepareRequest\x12*\n" +
+	"\x04spec\x18\x01 \x01(\v2\x16.hearth.driver.v1.SpecR\x04spec\"\x11\n" +
+	"\x0fPrepareResponse\"\x1e\n" +
 	"\fPauseRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x0f\n" +
 	"\rPauseResponse\"\x1f\n" +
@@ -1498,11 +1581,12 @@ const file_driver_proto_rawDesc = "" +
 	"timestamps\x18\x06 \x01(\bR\n" +
 	"timestamps\"\x1f\n" +
 	"\tLogsChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data2\xc5\x05\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data2\x95\x06\n" +
 	"\x06Driver\x12Z\n" +
 	"\vFingerprint\x12$.hearth.driver.v1.FingerprintRequest\x1a%.hearth.driver.v1.FingerprintResponse\x12Z\n" +
 	"\vEnsureImage\x12$.hearth.driver.v1.EnsureImageRequest\x1a%.hearth.driver.v1.EnsureImageResponse\x12H\n" +
-	"\x05Start\x12\x1e.hearth.driver.v1.StartRequest\x1a\x1f.hearth.driver.v1.StartResponse\x12H\n" +
+	"\x05Start\x12\x1e.hearth.driver.v1.StartRequest\x1a\x1f.hearth.driver.v1.StartResponse\x12N\n" +
+	"\aPrepare\x12 .hearth.driver.v1.PrepareRequest\x1a!.hearth.driver.v1.PrepareResponse\x12H\n" +
 	"\x05Pause\x12\x1e.hearth.driver.v1.PauseRequest\x1a\x1f.hearth.driver.v1.PauseResponse\x12K\n" +
 	"\x06Resume\x12\x1f.hearth.driver.v1.ResumeRequest\x1a .hearth.driver.v1.ResumeResponse\x12E\n" +
 	"\x04Stop\x12\x1d.hearth.driver.v1.StopRequest\x1a\x1e.hearth.driver.v1.StopResponse\x12N\n" +
@@ -1522,7 +1606,7 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_driver_proto_goTypes = []any{
 	(*Resources)(nil),             // 0: hearth.driver.v1.Resources
 	(*Capabilities)(nil),          // 1: hearth.driver.v1.Capabilities
@@ -1537,65 +1621,70 @@ var file_driver_proto_goTypes = []any{
 	(*EnsureImageResponse)(nil),   // 10: hearth.driver.v1.EnsureImageResponse
 	(*StartRequest)(nil),          // 11: hearth.driver.v1.StartRequest
 	(*StartResponse)(nil),         // 12: hearth.driver.v1.StartResponse
-	(*PauseRequest)(nil),          // 13: hearth.driver.v1.PauseRequest
-	(*PauseResponse)(nil),         // 14: hearth.driver.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 15: hearth.driver.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 16: hearth.driver.v1.ResumeResponse
-	(*StopRequest)(nil),           // 17: hearth.driver.v1.StopRequest
-	(*StopResponse)(nil),          // 18: hearth.driver.v1.StopResponse
-	(*InspectRequest)(nil),        // 19: hearth.driver.v1.InspectRequest
-	(*InspectResponse)(nil),       // 20: hearth.driver.v1.InspectResponse
-	(*ListRequest)(nil),           // 21: hearth.driver.v1.ListRequest
-	(*ListResponse)(nil),          // 22: hearth.driver.v1.ListResponse
-	(*LogsRequest)(nil),           // 23: hearth.driver.v1.LogsRequest
-	(*LogsChunk)(nil),             // 24: hearth.driver.v1.LogsChunk
-	nil,                           // 25: hearth.driver.v1.Spec.EnvEntry
-	nil,                           // 26: hearth.driver.v1.Spec.LabelsEntry
-	nil,                           // 27: hearth.driver.v1.Spec.SecretsEntry
-	nil,                           // 28: hearth.driver.v1.Status.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(*PrepareRequest)(nil),        // 13: hearth.driver.v1.PrepareRequest
+	(*PrepareResponse)(nil),       // 14: hearth.driver.v1.PrepareResponse
+	(*PauseRequest)(nil),          // 15: hearth.driver.v1.PauseRequest
+	(*PauseResponse)(nil),         // 16: hearth.driver.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 17: hearth.driver.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 18: hearth.driver.v1.ResumeResponse
+	(*StopRequest)(nil),           // 19: hearth.driver.v1.StopRequest
+	(*StopResponse)(nil),          // 20: hearth.driver.v1.StopResponse
+	(*InspectRequest)(nil),        // 21: hearth.driver.v1.InspectRequest
+	(*InspectResponse)(nil),       // 22: hearth.driver.v1.InspectResponse
+	(*ListRequest)(nil),           // 23: hearth.driver.v1.ListRequest
+	(*ListResponse)(nil),          // 24: hearth.driver.v1.ListResponse
+	(*LogsRequest)(nil),           // 25: hearth.driver.v1.LogsRequest
+	(*LogsChunk)(nil),             // 26: hearth.driver.v1.LogsChunk
+	nil,                           // 27: hearth.driver.v1.Spec.EnvEntry
+	nil,                           // 28: hearth.driver.v1.Spec.LabelsEntry
+	nil,                           // 29: hearth.driver.v1.Spec.SecretsEntry
+	nil,                           // 30: hearth.driver.v1.Status.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
 }
 var file_driver_proto_depIdxs = []int32{
-	25, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
+	27, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
 	0,  // 1: hearth.driver.v1.Spec.resources:type_name -> hearth.driver.v1.Resources
-	26, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
+	28, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
 	3,  // 3: hearth.driver.v1.Spec.security:type_name -> hearth.driver.v1.Security
-	27, // 4: hearth.driver.v1.Spec.secrets:type_name -> hearth.driver.v1.Spec.SecretsEntry
-	29, // 5: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
+	29, // 4: hearth.driver.v1.Spec.secrets:type_name -> hearth.driver.v1.Spec.SecretsEntry
+	31, // 5: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
 	4,  // 6: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
-	28, // 7: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
+	30, // 7: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
 	1,  // 8: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
 	0,  // 9: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
 	2,  // 10: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
 	4,  // 11: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
-	30, // 12: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
-	5,  // 13: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
-	5,  // 14: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
-	29, // 15: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 16: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
-	9,  // 17: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
-	11, // 18: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
-	13, // 19: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
-	15, // 20: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
-	17, // 21: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
-	19, // 22: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
-	21, // 23: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
-	23, // 24: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
-	8,  // 25: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
-	10, // 26: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
-	12, // 27: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
-	14, // 28: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
-	16, // 29: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
-	18, // 30: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
-	20, // 31: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
-	22, // 32: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
-	24, // 33: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
-	25, // [25:34] is the sub-list for method output_type
-	16, // [16:25] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	2,  // 12: hearth.driver.v1.PrepareRequest.spec:type_name -> hearth.driver.v1.Spec
+	32, // 13: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	5,  // 14: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
+	5,  // 15: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
+	31, // 16: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	7,  // 17: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
+	9,  // 18: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
+	11, // 19: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
+	13, // 20: hearth.driver.v1.Driver.Prepare:input_type -> hearth.driver.v1.PrepareRequest
+	15, // 21: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
+	17, // 22: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
+	19, // 23: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
+	21, // 24: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
+	23, // 25: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
+	25, // 26: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
+	8,  // 27: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
+	10, // 28: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
+	12, // 29: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
+	14, // 30: hearth.driver.v1.Driver.Prepare:output_type -> hearth.driver.v1.PrepareResponse
+	16, // 31: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
+	18, // 32: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
+	20, // 33: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
+	22, // 34: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
+	24, // 35: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
+	26, // 36: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -1609,7 +1698,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	Driver_Fingerprint_FullMethodName = "/hearth.driver.v1.Driver/Fingerprint"
 	Driver_EnsureImage_FullMethodName = "/hearth.driver.v1.Driver/EnsureImage"
 	Driver_Start_FullMethodName       = "/hearth.driver.v1.Driver/Start"
+	Driver_Prepare_FullMethodName     = "/hearth.driver.v1.Driver/Prepare"
 	Driver_Pause_FullMethodName       = "/hearth.driver.v1.Driver/Pause"
 	Driver_Resume_FullMethodName      = "/hearth.driver.v1.Driver/Resume"
 	Driver_Stop_FullMethodName        = "/hearth.driver.v1.Driver/Stop"
@@ -44,6 +45,9 @@ type DriverClient interface {
 	Fingerprint(ctx context.Context, in *FingerprintRequest, opts ...grpc.CallOption) (*FingerprintResponse, error)
 	EnsureImage(ctx context.Context, in *EnsureImageRequest, opts ...grpc.CallOption) (*EnsureImageResponse, error)
 	Start(ctx context.Context, in *StartRequest, opts ...grpc.CallOption) (*StartResponse, error)
+	// Prepare is driver.Preparer's: a plugin whose driver cannot answers Unimplemented (and so
+	// does one built before it), which the host reads as ErrNotSupported.
+	Prepare(ctx context.Context, in *PrepareRequest, opts ...grpc.CallOption) (*PrepareResponse, error)
 	Pause(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
 	Resume(ctx context.Context, in *ResumeRequest, opts ...grpc.CallOption) (*ResumeResponse, error)
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
@@ -86,6 +90,16 @@ func (c *driverClient) Start(ctx context.Context, in *StartRequest, opts ...grpc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StartResponse)
 	err := c.cc.Invoke(ctx, Driver_Start_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) Prepare(ctx context.Context, in *PrepareRequest, opts ...grpc.CallOption) (*PrepareResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrepareResponse)
+	err := c.cc.Invoke(ctx, Driver_Prepare_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +182,9 @@ type DriverServer interface {
 	Fingerprint(context.Context, *FingerprintRequest) (*FingerprintResponse, error)
 	EnsureImage(context.Context, *EnsureImageRequest) (*EnsureImageResponse, error)
 	Start(context.Context, *StartRequest) (*StartResponse, error)
+	// Prepare is driver.Preparer's: a plugin whose driver cannot answers Unimplemented (and so
+	// does one built before it), which the host reads as ErrNotSupported.
+	Prepare(context.Context, *PrepareRequest) (*PrepareResponse, error)
 	Pause(context.Context, *PauseRequest) (*PauseResponse, error)
 	Resume(context.Context, *ResumeRequest) (*ResumeResponse, error)
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
@@ -194,6 +211,9 @@ func (UnimplementedDriverServer) EnsureImage(context.Context, *EnsureImageReques
 }
 func (UnimplementedDriverServer) Start(context.Context, *StartRequest) (*StartResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Start not implemented")
+}
+func (UnimplementedDriverServer) Prepare(context.Context, *PrepareRequest) (*PrepareResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Prepare not implemented")
 }
 func (UnimplementedDriverServer) Pause(context.Context, *PauseRequest) (*PauseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Pause not implemented")
@@ -284,6 +304,24 @@ func _Driver_Start_Handler(srv interface{}, ctx context.Context, dec func(interf
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DriverServer).Start(ctx, req.(*StartRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_Prepare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrepareRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Prepare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Prepare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Prepare(ctx, req.(*PrepareRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -407,6 +445,10 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Start",
 			Handler:    _Driver_Start_Handler,
+		},
+		{
+			MethodName: "Prepare",
+			Handler:    _Driver_Prepare_Handler,
 		},
 		{
 			MethodName: "Pause",
