@@ -112,7 +112,10 @@ func clusterRows(ctx context.Context, cfg config) (rows []row, err error) {
 		return nil, err
 	}
 	logf("cluster: starting hearth server --cluster-addr %s --registry %s, and an agent on the bench engine", clusterAddr, cfg.registry)
-	if srv, err = startServer(ctx, cfg.bin, "--cluster-addr", clusterAddr, "--registry", cfg.registry); err != nil {
+	// Fixed keep-alive: the rounds call at a steady pace, and a learned keep-alive would start
+	// each new version's instance ahead of its call, which is not the first call these rows
+	// time (clearInstances).
+	if srv, err = startServer(ctx, cfg.bin, "--cluster-addr", clusterAddr, "--registry", cfg.registry, "--keep-alive", "fixed"); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	token, err := srv.adminToken()

@@ -102,8 +102,8 @@ func (b *bench) clearInstances(ctx context.Context, fn deployed, round int) erro
 			return b.waitGone(ctx, fn.name, limit)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the pool kept %d instance(s) of %s for %s after a new version: idle instances of an old version are not stopped",
-				len(insts), fn.name, limit)
+			return fmt.Errorf("the pool kept %d instance(s) of %s for %s after a new version (%+v): idle instances of an old version are not stopped",
+				len(insts), fn.name, limit, insts)
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return err

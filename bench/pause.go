@@ -166,7 +166,19 @@ func (b *bench) waitPaused(ctx context.Context, name string) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			if len(cs) == 1 && cs[0].State == instance.StatePaused {
+			// The container the pool prepared ahead for the next start is listed as starting
+			// (created, not started): it is not the instance.
+			paused, others := 0, 0
+			for _, c := range cs {
+				switch c.State {
+				case instance.StatePaused:
+					paused++
+				case instance.StateStarting:
+				default:
+					others++
+				}
+			}
+			if paused == 1 && others == 0 {
 				return true, nil
 			}
 		}

@@ -42,16 +42,11 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 	if len(insts) != 1 || insts[0].Endpoint == "" {
 		return nil, fmt.Errorf("want one instance of %s after a call, the pool has %d", fn.name, len(insts))
 	}
-	spec := rawSpec(fn)
-	raw, err := b.drv.Start(ctx, spec)
+	direct, floorName, stopRaw, err := b.warmFloor(ctx, fn, insts[0].Endpoint)
 	if err != nil {
 		return nil, err
 	}
-	defer b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) //nolint:errcheck // best effort
-	if err := waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+raw.Endpoint+contract.ReadyPath); err != nil {
-		return nil, err
-	}
-	direct := "http://" + raw.Endpoint + "/"
+	defer stopRaw()
 	proxy, err := startProxy(ctx, direct)
 	if err != nil {
 		return nil, err
@@ -79,7 +74,7 @@ func (b *bench) warmRows(ctx context.Context, rt string) ([]row, error) {
 		ps := p.summary()
 		hc, pc, fc := h.cpu.perCall(len(h.lat)), p.cpu.perCall(len(p.lat)), f.cpu.perCall(len(f.lat))
 		rows = append(rows, row{Function: rt, Kind: c.kind, Name: fmt.Sprintf("warm call, concurrency %d", c.conc),
-			Hearth: h.summary(), Floor: f.summary(), FloorName: "direct HTTP call to a container of the same image nobody follows",
+			Hearth: h.summary(), Floor: f.summary(), FloorName: floorName,
 			BareProxy: &ps, HearthCPUPerCallUS: of(hc, procServer), ProxyCPUPerCallUS: of(pc, procProxy),
 			CPU: newCPUPerCall(hc, pc, fc)})
 	}
@@ -216,4 +211,25 @@ func (l *loader) summary() summary {
 		s.RPS = float64(len(l.lat)) / l.took.Seconds()
 	}
 	return s
+}
+
+// warmFloor starts the floor's container: one of the same image and settings as fn's, which
+// nobody follows, and returns its URL, what the floor is called, and how to stop it. A section
+// with no driver of its own (Nomad: the instances run where Nomad puts them) calls hearth's
+// instance at endpoint directly instead, as the floor did before the CPU rows.
+func (b *bench) warmFloor(ctx context.Context, fn deployed, endpoint string) (url, name string, stop func(), err error) {
+	if b.drv == nil {
+		return "http://" + endpoint + "/", "direct HTTP call to hearth's instance", func() {}, nil
+	}
+	spec := rawSpec(fn)
+	raw, err := b.drv.Start(ctx, spec)
+	if err != nil {
+		return "", "", nil, err
+	}
+	stop = func() { _ = b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) }
+	if err := waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+raw.Endpoint+contract.ReadyPath); err != nil {
+		stop()
+		return "", "", nil, err
+	}
+	return "http://" + raw.Endpoint + "/", "direct HTTP call to a container of the same image nobody follows", stop, nil
 }

@@ -196,3 +196,16 @@ func TestRegistryFlagsFromEnv(t *testing.T) {
 		t.Fatalf("hearth __driver does not take %q: %v", args, err)
 	}
 }
+
+func TestKeepAliveFlag(t *testing.T) {
+	var m keepAliveMode
+	if m.String() != "learned" {
+		t.Fatalf("default = %q, want learned", m.String())
+	}
+	if err := m.Set("fixed"); err != nil || m != keepAliveFixed {
+		t.Fatalf("Set(fixed) = %v, %q", err, m)
+	}
+	if err := m.Set("lerned"); err == nil || !strings.Contains(err.Error(), "use learned or fixed") {
+		t.Fatalf("Set(lerned) = %v", err)
+	}
+}

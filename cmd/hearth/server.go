@@ -30,6 +30,7 @@ func newServerCmd(catalog *runtimes.Catalog) *cobra.Command {
 		poolMemory                    byteSize
 		logBuffer                     = byteSize(1 << 20)
 		poolCPUs                      float64
+		keepAlive                     keepAliveMode
 		asyncQueue, asyncAttempts     int
 		asyncWorkers                  int
 		callRetention                 time.Duration
@@ -160,6 +161,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 				AsyncWorkers:         asyncWorkers,
 				CallRetention:        callRetention,
 				PoolCapacity:         instance.Resources{MemoryMB: int64(poolMemory) >> 20, CPUMilli: int64(poolCPUs * 1000)},
+				FixedKeepAlive:       keepAlive == keepAliveFixed,
 				LogBuffer:            int(logBuffer),
 				ClusterAddr:          clusterAddr,
 				ClusterHosts:         clusterAdvertise,
@@ -180,6 +182,7 @@ Every flag can also be set as HEARTH_<FLAG> in the environment (e.g. HEARTH_ADDR
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long calls in flight may finish at shutdown")
 	f.Var(&poolMemory, "pool-memory", "memory function instances may reserve in all (e.g. 4GiB; default: all the node has)")
 	f.Float64Var(&poolCPUs, "pool-cpus", 0, "CPUs function instances may reserve in all (e.g. 1.5; default: all the node has)")
+	f.Var(&keepAlive, "keep-alive", "how long idle instances are kept: learned (from each function's calls, within its idle_timeout and pause_timeout) or fixed (those timeouts alone)")
 	f.IntVar(&asyncQueue, "async-queue", 1000, "async calls that may be queued or running at once; past it 503 queue_full")
 	f.IntVar(&asyncAttempts, "async-attempts", 3, "times an async call is tried when the platform fails it (not on a handler error)")
 	f.IntVar(&asyncWorkers, "async-workers", 16, "async calls run at once (each also takes a slot of its function's pool)")

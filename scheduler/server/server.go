@@ -74,6 +74,9 @@ type Config struct {
 	// PoolCapacity caps what function instances may reserve on the node in all; zero fields
 	// take what the node's engine reports (all of its memory and CPUs).
 	PoolCapacity instance.Resources
+	// FixedKeepAlive keeps instances by each function's idle_timeout and pause_timeout alone,
+	// without the keep-alive the pool learns from its calls (scheduler/keepalive).
+	FixedKeepAlive bool
 	// LogBuffer bounds each function's kept output in bytes; zero takes the default (1 MiB),
 	// a negative value keeps none.
 	LogBuffer int
@@ -177,7 +180,8 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	started := func(function, id string) { lc.Started(strings.SplitN(function, "@", 2)[0], id) }
 	p := pool.New(pool.Config{OnStarted: started, OnStopped: func(id string) { rt.Forget(id); lc.Stopped(id) },
 		OnPaused: lc.Paused, OnResumed: lc.Resumed,
-		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true, Secrets: sec.Values}, log)
+		Observer: m, Capacity: cfg.PoolCapacity, KeepOnShutdown: true, Secrets: sec.Values,
+		FixedKeepAlive: cfg.FixedKeepAlive}, log)
 	sec.SetRestarter(p)
 	if err := m.CollectPool(p); err != nil {
 		return err
