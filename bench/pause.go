@@ -112,8 +112,9 @@ type pauseTarget struct {
 	id, url string
 }
 
-// rawPauseTarget starts a raw container of fn's image and waits until it is ready. The caller
-// stops it with the returned func, also on error.
+// rawPauseTarget starts a raw container of fn's image, which nothing follows, and waits until
+// it is ready (the paused row's floors, and the warm rows': warm.go). The caller stops it with
+// the returned func, also on error.
 func (b *bench) rawPauseTarget(ctx context.Context, fn deployed, hc *http.Client) (pauseTarget, func(), error) {
 	spec := rawSpec(fn)
 	in, err := b.drv.Start(ctx, spec)

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/hearthfn/hearth/runtimes/contract"
 )
 
 // warmYAML lets the single instance take all 16 concurrent calls, as the direct floor's does:
@@ -221,15 +219,10 @@ func (b *bench) warmFloor(ctx context.Context, fn deployed, endpoint string) (ur
 	if b.drv == nil {
 		return "http://" + endpoint + "/", "direct HTTP call to hearth's instance", func() {}, nil
 	}
-	spec := rawSpec(fn)
-	raw, err := b.drv.Start(ctx, spec)
+	raw, stop, err := b.rawPauseTarget(ctx, fn, &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
-		return "", "", nil, err
-	}
-	stop = func() { _ = b.drv.Stop(context.WithoutCancel(ctx), spec.ID, time.Second) }
-	if err := waitReady(ctx, &http.Client{Timeout: 5 * time.Second}, "http://"+raw.Endpoint+contract.ReadyPath); err != nil {
 		stop()
 		return "", "", nil, err
 	}
-	return "http://" + raw.Endpoint + "/", "direct HTTP call to a container of the same image nobody follows", stop, nil
+	return raw.url, "direct HTTP call to a container of the same image nobody follows", stop, nil
 }
