@@ -43,6 +43,14 @@ type Preparer interface {
 	PrepareInstance(ctx context.Context, spec instance.Spec) error
 }
 
+// Watcher is implemented by agents whose driver reports instance changes as they happen
+// (driver.Watcher): the pool follows them rather than listing the node on a timer. The
+// contract is driver.Watcher.Watch's; driver.ErrNotSupported when the node's driver cannot
+// watch.
+type Watcher interface {
+	WatchInstances(ctx context.Context, fn func(instance.Event)) error
+}
+
 // NodeInfo describes a node.
 type NodeInfo struct {
 	ID     string             `json:"id"`

@@ -112,3 +112,19 @@ type Preparer interface {
 	// instance as starting, with its labels, so that whoever reconciles finds it.
 	Prepare(ctx context.Context, spec instance.Spec) error
 }
+
+// Watcher is implemented by drivers that report their instances' changes as the engine makes
+// them (Docker's event stream, Nomad's blocking queries), so that nobody needs to list every
+// instance on a timer to notice one that died or was paused behind hearth's back. It is
+// optional: a node whose driver does not implement it is listed periodically instead.
+type Watcher interface {
+	// Watch calls fn for every change of one of hearth's instances on this node, in the order
+	// the engine made them, until ctx ends (it then returns ctx.Err()) or the engine's stream
+	// breaks (it returns why: ErrUnavailable when the engine cannot be reached). Its first call
+	// is an Event with Resync set, made once the stream is open: every change after that is
+	// reported, so a listing taken after it is a sound baseline. fn is called on one goroutine
+	// and must not block for long. Changes hearth asked for itself (a stop's exit and removal)
+	// are reported too. ErrNotSupported when the driver cannot watch after all (an older
+	// plugin).
+	Watch(ctx context.Context, fn func(instance.Event)) error
+}

@@ -16,7 +16,10 @@ import (
 	"github.com/hearthfn/hearth/runtimes/contract"
 )
 
-var _ agent.Agent = (*Node)(nil)
+var (
+	_ agent.Agent   = (*Node)(nil)
+	_ agent.Watcher = (*Node)(nil)
+)
 
 // Config configures a node.
 type Config struct {
@@ -267,4 +270,19 @@ func (n *Node) PrepareInstance(ctx context.Context, spec instance.Spec) error {
 		return fmt.Errorf("image %s: %w", spec.Image, err)
 	}
 	return p.Prepare(ctx, spec)
+}
+
+// WatchInstances implements agent.Watcher through the driver's driver.Watcher:
+// driver.ErrNotSupported when the driver is none (or, behind a plugin, cannot watch after all).
+//
+// Events are not narrowed to this node's instances as Instances is: an event carries no labels.
+// On an engine that several nodes share, the others' events come through too; they name
+// instances this node's owner does not know (ids are unique on an engine, since they name its
+// containers), and events about unknown instances change nothing in the pool.
+func (n *Node) WatchInstances(ctx context.Context, fn func(instance.Event)) error {
+	w, ok := n.driver.(driver.Watcher)
+	if !ok {
+		return fmt.Errorf("watch instances: %w", driver.ErrNotSupported)
+	}
+	return w.Watch(ctx, fn)
 }

@@ -33,6 +33,10 @@
 // Config.DockerPause) goes through `docker pause/unpause`, and so does a container Docker
 // itself paused.
 //
+// Watch (events.go) follows Docker's event stream for the instance containers (start, die, oom,
+// pause, unpause, destroy), so that the node need not list them on a timer to notice one that
+// died behind hearth's back.
+//
 // It talks to the engine with github.com/docker/docker/client (v28, API version negotiated, so
 // Debian 12's engine at API 1.41 works) and keeps no state of its own but caches of what cannot
 // change: names and labels on the engine's containers are the truth, so a restarted node finds

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
@@ -38,6 +39,7 @@ type dockerAPI interface {
 	NetworkList(ctx context.Context, opts network.ListOptions) ([]network.Summary, error)
 	NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error)
 	NetworkRemove(ctx context.Context, id string) error
+	Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error)
 	Close() error
 }
 

@@ -25,6 +25,7 @@ type client struct {
 var (
 	_ driver.Driver   = (*client)(nil)
 	_ driver.Preparer = (*client)(nil)
+	_ driver.Watcher  = (*client)(nil)
 )
 
 func (c *client) Fingerprint(ctx context.Context) (driver.Fingerprint, error) {
@@ -116,6 +117,29 @@ func (c *client) Logs(ctx context.Context, id string, opts driver.LogOptions) (i
 		return nil, fromStatus(ctx, err)
 	}
 	return &logReader{ctx: ctx, stream: stream, cancel: cancel}, nil
+}
+
+// Watch implements driver.Watcher by reading the plugin's event stream: the first event the
+// plugin sends is its driver's Resync. ErrNotSupported when the plugin's driver cannot watch, or
+// the plugin predates the RPC (gRPC's Unimplemented maps to it); the stream's end otherwise
+// carries the driver's error (ErrUnavailable, ctx.Err()...), or ErrPluginExited when the plugin
+// went away.
+func (c *client) Watch(ctx context.Context, fn func(instance.Event)) error {
+	stream, err := c.rpc.Watch(ctx, &driverpb.WatchRequest{})
+	if err != nil {
+		return fromStatus(ctx, err)
+	}
+	for {
+		ev, err := stream.Recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			// Watch never ends well: only ctx or an error ends a driver's stream.
+			return errors.New("driver plugin: event stream ended without an error")
+		case err != nil:
+			return fromStatus(ctx, err)
+		}
+		fn(eventFromPB(ev))
+	}
 }
 
 // logReader turns the chunk stream back into an io.ReadCloser.

@@ -167,3 +167,31 @@ func fingerprintFromPB(f *driverpb.FingerprintResponse) driver.Fingerprint {
 		Images:      f.GetImages(),
 	}
 }
+
+func eventToPB(e instance.Event) *driverpb.InstanceEvent {
+	return &driverpb.InstanceEvent{
+		Resync:     e.Resync,
+		InstanceId: e.InstanceID,
+		Function:   e.Function,
+		State:      string(e.State),
+		Gone:       e.Gone,
+		ExitCode:   int32(e.ExitCode),
+		OomKilled:  e.OOMKilled,
+		Reason:     e.Reason,
+		Time:       timeToPB(e.Time),
+	}
+}
+
+func eventFromPB(e *driverpb.InstanceEvent) instance.Event {
+	return instance.Event{
+		Resync:     e.GetResync(),
+		InstanceID: e.GetInstanceId(),
+		Function:   e.GetFunction(),
+		State:      instance.State(e.GetState()),
+		Gone:       e.GetGone(),
+		ExitCode:   int(e.GetExitCode()),
+		OOMKilled:  e.GetOomKilled(),
+		Reason:     e.GetReason(),
+		Time:       timeFromPB(e.GetTime()),
+	}
+}

@@ -59,3 +59,18 @@ func assertNoZeroField(t *testing.T, v reflect.Value, path string) {
 		t.Fatalf("%s is zero in the test's spec: set it, so that its conversion is checked", path)
 	}
 }
+
+// TestEventRoundTrip checks the same for an instance event.
+func TestEventRoundTrip(t *testing.T) {
+	ev := instance.Event{
+		Resync: true, InstanceID: "i1", Function: "hello", State: instance.StateExited, Gone: true,
+		ExitCode: 137, OOMKilled: true, Reason: "die", Time: time.Unix(1_700_000_000, 123_456_789).UTC(),
+	}
+	assertNoZeroField(t, reflect.ValueOf(ev), "Event")
+	if got := eventFromPB(eventToPB(ev)); !reflect.DeepEqual(got, ev) {
+		t.Errorf("round trip =\n%+v\nwant\n%+v", got, ev)
+	}
+	if got := eventFromPB(eventToPB(instance.Event{Resync: true})); !got.Time.IsZero() {
+		t.Errorf("a resync's time = %v, want zero", got.Time)
+	}
+}

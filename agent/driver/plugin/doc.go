@@ -22,7 +22,9 @@
 //   - every Driver method is one RPC of the Driver service in proto/driver.proto; the caller's
 //     ctx deadline and cancellation reach the plugin's driver, and Logs is a server stream that
 //     the host reads as an io.ReadCloser (closing it, or ending ctx, ends the stream in the
-//     plugin as well);
+//     plugin as well); Watch (driver.Watcher, optional) is a server stream of the driver's
+//     instance events, which ends with the driver's error, and a plugin whose driver cannot
+//     watch, or that predates the RPC, answers Unimplemented: ErrNotSupported on the host;
 //   - errors keep their text and identity through one two-way table (errors.go): each driver
 //     sentinel has a gRPC code (ErrInstanceNotFound: NotFound, ErrImageNotFound:
 //     FailedPrecondition, ErrNotSupported: Unimplemented, ErrUnavailable: Unavailable; ctx

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hearthfn/hearth/agent/driver"
 	driverpb "github.com/hearthfn/hearth/agent/driver/plugin/proto"
+	"github.com/hearthfn/hearth/agent/instance"
 )
 
 // logChunkSize bounds one LogsChunk: big enough to batch a burst of lines, small enough to stay
@@ -142,4 +143,29 @@ func (s *server) Logs(req *driverpb.LogsRequest, stream grpc.ServerStreamingServ
 			return toStatus(rerr)
 		}
 	}
+}
+
+// Watch streams the driver's events, or answers ErrNotSupported (Unimplemented) when the driver
+// is no driver.Watcher. fn runs on the driver's watching goroutine: a host that reads slowly
+// slows the driver's stream (gRPC's flow control), which the contract allows ("fn must not
+// block for long"); a send that fails ends the watch.
+func (s *server) Watch(_ *driverpb.WatchRequest, stream grpc.ServerStreamingServer[driverpb.InstanceEvent]) error {
+	w, ok := s.impl.(driver.Watcher)
+	if !ok {
+		return toStatus(fmt.Errorf("driver does not watch its instances: %w", driver.ErrNotSupported))
+	}
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	err := w.Watch(ctx, func(ev instance.Event) {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := stream.Send(eventToPB(ev)); err != nil {
+			cancel(err)
+		}
+	})
+	if cause := context.Cause(ctx); cause != nil && stream.Context().Err() == nil {
+		return cause // the send failed: the stream is broken, gRPC knows why
+	}
+	return toStatus(err)
 }

@@ -39,7 +39,10 @@ type Supervised struct {
 	closed      bool          // guarded by mu
 }
 
-var _ driver.Driver = (*Supervised)(nil)
+var (
+	_ driver.Driver  = (*Supervised)(nil)
+	_ driver.Watcher = (*Supervised)(nil)
+)
 
 // Supervise starts the plugin for the driver called name and keeps it running until Close.
 // ctx bounds the first start only.
@@ -154,4 +157,17 @@ func (s *Supervised) List(ctx context.Context) ([]instance.Status, error) {
 
 func (s *Supervised) Logs(ctx context.Context, id string, opts driver.LogOptions) (io.ReadCloser, error) {
 	return do(s, func(d driver.Driver) (io.ReadCloser, error) { return d.Logs(ctx, id, opts) })
+}
+
+// Watch implements driver.Watcher for the dispensed driver: ErrNotSupported when it is none.
+// A plugin that dies ends the watch with ErrPluginExited (and is started again); the caller
+// watches again, on the new plugin, and gets a new Resync.
+func (s *Supervised) Watch(ctx context.Context, fn func(instance.Event)) error {
+	return do0(s, func(d driver.Driver) error {
+		w, ok := d.(driver.Watcher)
+		if !ok {
+			return fmt.Errorf("driver does not watch its instances: %w", driver.ErrNotSupported)
+		}
+		return w.Watch(ctx, fn)
+	})
 }

@@ -1472,6 +1472,151 @@ func (x *LogsChunk) GetData() []byte {
 	return nil
 }
 
+type WatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_driver_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{27}
+}
+
+// InstanceEvent mirrors agent/instance.Event.
+type InstanceEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resync        bool                   `protobuf:"varint,1,opt,name=resync,proto3" json:"resync,omitempty"`
+	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Function      string                 `protobuf:"bytes,3,opt,name=function,proto3" json:"function,omitempty"`
+	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Gone          bool                   `protobuf:"varint,5,opt,name=gone,proto3" json:"gone,omitempty"`
+	ExitCode      int32                  `protobuf:"varint,6,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	OomKilled     bool                   `protobuf:"varint,7,opt,name=oom_killed,json=oomKilled,proto3" json:"oom_killed,omitempty"`
+	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceEvent) Reset() {
+	*x = InstanceEvent{}
+	mi := &file_driver_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceEvent) ProtoMessage() {}
+
+func (x *InstanceEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceEvent.ProtoReflect.Descriptor instead.
+func (*InstanceEvent) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *InstanceEvent) GetResync() bool {
+	if x != nil {
+		return x.Resync
+	}
+	return false
+}
+
+func (x *InstanceEvent) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *InstanceEvent) GetFunction() string {
+	if x != nil {
+		return x.Function
+	}
+	return ""
+}
+
+func (x *InstanceEvent) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *InstanceEvent) GetGone() bool {
+	if x != nil {
+		return x.Gone
+	}
+	return false
+}
+
+func (x *InstanceEvent) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *InstanceEvent) GetOomKilled() bool {
+	if x != nil {
+		return x.OomKilled
+	}
+	return false
+}
+
+func (x *InstanceEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *InstanceEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 var File_driver_proto protoreflect.FileDescriptor
 
 const file_driver_proto_rawDesc = "" +
@@ -1581,7 +1726,20 @@ const file_driver_proto_rawDesc = "" +
 	"timestamps\x18\x06 \x01(\bR\n" +
 	"timestamps\"\x1f\n" +
 	"\tLogsChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data2\x95\x06\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x0e\n" +
+	"\fWatchRequest\"\x92\x02\n" +
+	"\rInstanceEvent\x12\x16\n" +
+	"\x06resync\x18\x01 \x01(\bR\x06resync\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12\x1a\n" +
+	"\bfunction\x18\x03 \x01(\tR\bfunction\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
+	"\x04gone\x18\x05 \x01(\bR\x04gone\x12\x1b\n" +
+	"\texit_code\x18\x06 \x01(\x05R\bexitCode\x12\x1d\n" +
+	"\n" +
+	"oom_killed\x18\a \x01(\bR\toomKilled\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12.\n" +
+	"\x04time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x04time2\xe1\x06\n" +
 	"\x06Driver\x12Z\n" +
 	"\vFingerprint\x12$.hearth.driver.v1.FingerprintRequest\x1a%.hearth.driver.v1.FingerprintResponse\x12Z\n" +
 	"\vEnsureImage\x12$.hearth.driver.v1.EnsureImageRequest\x1a%.hearth.driver.v1.EnsureImageResponse\x12H\n" +
@@ -1592,7 +1750,8 @@ const file_driver_proto_rawDesc = "" +
 	"\x04Stop\x12\x1d.hearth.driver.v1.StopRequest\x1a\x1e.hearth.driver.v1.StopResponse\x12N\n" +
 	"\aInspect\x12 .hearth.driver.v1.InspectRequest\x1a!.hearth.driver.v1.InspectResponse\x12E\n" +
 	"\x04List\x12\x1d.hearth.driver.v1.ListRequest\x1a\x1e.hearth.driver.v1.ListResponse\x12D\n" +
-	"\x04Logs\x12\x1d.hearth.driver.v1.LogsRequest\x1a\x1b.hearth.driver.v1.LogsChunk0\x01B?Z=github.com/hearthfn/hearth/agent/driver/plugin/proto;driverpbb\x06proto3"
+	"\x04Logs\x12\x1d.hearth.driver.v1.LogsRequest\x1a\x1b.hearth.driver.v1.LogsChunk0\x01\x12J\n" +
+	"\x05Watch\x12\x1e.hearth.driver.v1.WatchRequest\x1a\x1f.hearth.driver.v1.InstanceEvent0\x01B?Z=github.com/hearthfn/hearth/agent/driver/plugin/proto;driverpbb\x06proto3"
 
 var (
 	file_driver_proto_rawDescOnce sync.Once
@@ -1606,7 +1765,7 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_driver_proto_goTypes = []any{
 	(*Resources)(nil),             // 0: hearth.driver.v1.Resources
 	(*Capabilities)(nil),          // 1: hearth.driver.v1.Capabilities
@@ -1635,56 +1794,61 @@ var file_driver_proto_goTypes = []any{
 	(*ListResponse)(nil),          // 24: hearth.driver.v1.ListResponse
 	(*LogsRequest)(nil),           // 25: hearth.driver.v1.LogsRequest
 	(*LogsChunk)(nil),             // 26: hearth.driver.v1.LogsChunk
-	nil,                           // 27: hearth.driver.v1.Spec.EnvEntry
-	nil,                           // 28: hearth.driver.v1.Spec.LabelsEntry
-	nil,                           // 29: hearth.driver.v1.Spec.SecretsEntry
-	nil,                           // 30: hearth.driver.v1.Status.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
+	(*WatchRequest)(nil),          // 27: hearth.driver.v1.WatchRequest
+	(*InstanceEvent)(nil),         // 28: hearth.driver.v1.InstanceEvent
+	nil,                           // 29: hearth.driver.v1.Spec.EnvEntry
+	nil,                           // 30: hearth.driver.v1.Spec.LabelsEntry
+	nil,                           // 31: hearth.driver.v1.Spec.SecretsEntry
+	nil,                           // 32: hearth.driver.v1.Status.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
 }
 var file_driver_proto_depIdxs = []int32{
-	27, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
+	29, // 0: hearth.driver.v1.Spec.env:type_name -> hearth.driver.v1.Spec.EnvEntry
 	0,  // 1: hearth.driver.v1.Spec.resources:type_name -> hearth.driver.v1.Resources
-	28, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
+	30, // 2: hearth.driver.v1.Spec.labels:type_name -> hearth.driver.v1.Spec.LabelsEntry
 	3,  // 3: hearth.driver.v1.Spec.security:type_name -> hearth.driver.v1.Security
-	29, // 4: hearth.driver.v1.Spec.secrets:type_name -> hearth.driver.v1.Spec.SecretsEntry
-	31, // 5: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
+	31, // 4: hearth.driver.v1.Spec.secrets:type_name -> hearth.driver.v1.Spec.SecretsEntry
+	33, // 5: hearth.driver.v1.Instance.started_at:type_name -> google.protobuf.Timestamp
 	4,  // 6: hearth.driver.v1.Status.instance:type_name -> hearth.driver.v1.Instance
-	30, // 7: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
+	32, // 7: hearth.driver.v1.Status.labels:type_name -> hearth.driver.v1.Status.LabelsEntry
 	1,  // 8: hearth.driver.v1.FingerprintResponse.capabilities:type_name -> hearth.driver.v1.Capabilities
 	0,  // 9: hearth.driver.v1.FingerprintResponse.allocatable:type_name -> hearth.driver.v1.Resources
 	2,  // 10: hearth.driver.v1.StartRequest.spec:type_name -> hearth.driver.v1.Spec
 	4,  // 11: hearth.driver.v1.StartResponse.instance:type_name -> hearth.driver.v1.Instance
 	2,  // 12: hearth.driver.v1.PrepareRequest.spec:type_name -> hearth.driver.v1.Spec
-	32, // 13: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
+	34, // 13: hearth.driver.v1.StopRequest.grace:type_name -> google.protobuf.Duration
 	5,  // 14: hearth.driver.v1.InspectResponse.status:type_name -> hearth.driver.v1.Status
 	5,  // 15: hearth.driver.v1.ListResponse.instances:type_name -> hearth.driver.v1.Status
-	31, // 16: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	7,  // 17: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
-	9,  // 18: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
-	11, // 19: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
-	13, // 20: hearth.driver.v1.Driver.Prepare:input_type -> hearth.driver.v1.PrepareRequest
-	15, // 21: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
-	17, // 22: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
-	19, // 23: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
-	21, // 24: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
-	23, // 25: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
-	25, // 26: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
-	8,  // 27: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
-	10, // 28: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
-	12, // 29: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
-	14, // 30: hearth.driver.v1.Driver.Prepare:output_type -> hearth.driver.v1.PrepareResponse
-	16, // 31: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
-	18, // 32: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
-	20, // 33: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
-	22, // 34: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
-	24, // 35: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
-	26, // 36: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	33, // 16: hearth.driver.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	33, // 17: hearth.driver.v1.InstanceEvent.time:type_name -> google.protobuf.Timestamp
+	7,  // 18: hearth.driver.v1.Driver.Fingerprint:input_type -> hearth.driver.v1.FingerprintRequest
+	9,  // 19: hearth.driver.v1.Driver.EnsureImage:input_type -> hearth.driver.v1.EnsureImageRequest
+	11, // 20: hearth.driver.v1.Driver.Start:input_type -> hearth.driver.v1.StartRequest
+	13, // 21: hearth.driver.v1.Driver.Prepare:input_type -> hearth.driver.v1.PrepareRequest
+	15, // 22: hearth.driver.v1.Driver.Pause:input_type -> hearth.driver.v1.PauseRequest
+	17, // 23: hearth.driver.v1.Driver.Resume:input_type -> hearth.driver.v1.ResumeRequest
+	19, // 24: hearth.driver.v1.Driver.Stop:input_type -> hearth.driver.v1.StopRequest
+	21, // 25: hearth.driver.v1.Driver.Inspect:input_type -> hearth.driver.v1.InspectRequest
+	23, // 26: hearth.driver.v1.Driver.List:input_type -> hearth.driver.v1.ListRequest
+	25, // 27: hearth.driver.v1.Driver.Logs:input_type -> hearth.driver.v1.LogsRequest
+	27, // 28: hearth.driver.v1.Driver.Watch:input_type -> hearth.driver.v1.WatchRequest
+	8,  // 29: hearth.driver.v1.Driver.Fingerprint:output_type -> hearth.driver.v1.FingerprintResponse
+	10, // 30: hearth.driver.v1.Driver.EnsureImage:output_type -> hearth.driver.v1.EnsureImageResponse
+	12, // 31: hearth.driver.v1.Driver.Start:output_type -> hearth.driver.v1.StartResponse
+	14, // 32: hearth.driver.v1.Driver.Prepare:output_type -> hearth.driver.v1.PrepareResponse
+	16, // 33: hearth.driver.v1.Driver.Pause:output_type -> hearth.driver.v1.PauseResponse
+	18, // 34: hearth.driver.v1.Driver.Resume:output_type -> hearth.driver.v1.ResumeResponse
+	20, // 35: hearth.driver.v1.Driver.Stop:output_type -> hearth.driver.v1.StopResponse
+	22, // 36: hearth.driver.v1.Driver.Inspect:output_type -> hearth.driver.v1.InspectResponse
+	24, // 37: hearth.driver.v1.Driver.List:output_type -> hearth.driver.v1.ListResponse
+	26, // 38: hearth.driver.v1.Driver.Logs:output_type -> hearth.driver.v1.LogsChunk
+	28, // 39: hearth.driver.v1.Driver.Watch:output_type -> hearth.driver.v1.InstanceEvent
+	29, // [29:40] is the sub-list for method output_type
+	18, // [18:29] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -1698,7 +1862,7 @@ func file_driver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

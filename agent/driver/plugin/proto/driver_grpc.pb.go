@@ -36,6 +36,7 @@ const (
 	Driver_Inspect_FullMethodName     = "/hearth.driver.v1.Driver/Inspect"
 	Driver_List_FullMethodName        = "/hearth.driver.v1.Driver/List"
 	Driver_Logs_FullMethodName        = "/hearth.driver.v1.Driver/Logs"
+	Driver_Watch_FullMethodName       = "/hearth.driver.v1.Driver/Watch"
 )
 
 // DriverClient is the client API for Driver service.
@@ -56,6 +57,11 @@ type DriverClient interface {
 	// Logs first sends one empty chunk once the stream is open, so that the host can report an
 	// error such as "instance not found" from the call itself rather than from the first read.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsChunk], error)
+	// Watch is driver.Watcher's: the driver's events, the first one a resync, until the host
+	// cancels or the driver's stream ends (the stream then ends with the driver's error). A
+	// plugin whose driver cannot watch answers Unimplemented (and so does one built before
+	// it), which the host reads as ErrNotSupported.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[InstanceEvent], error)
 }
 
 type driverClient struct {
@@ -175,6 +181,25 @@ func (c *driverClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.C
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Driver_LogsClient = grpc.ServerStreamingClient[LogsChunk]
 
+func (c *driverClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[InstanceEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[1], Driver_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, InstanceEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_WatchClient = grpc.ServerStreamingClient[InstanceEvent]
+
 // DriverServer is the server API for Driver service.
 // All implementations must embed UnimplementedDriverServer
 // for forward compatibility.
@@ -193,6 +218,11 @@ type DriverServer interface {
 	// Logs first sends one empty chunk once the stream is open, so that the host can report an
 	// error such as "instance not found" from the call itself rather than from the first read.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogsChunk]) error
+	// Watch is driver.Watcher's: the driver's events, the first one a resync, until the host
+	// cancels or the driver's stream ends (the stream then ends with the driver's error). A
+	// plugin whose driver cannot watch answers Unimplemented (and so does one built before
+	// it), which the host reads as ErrNotSupported.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[InstanceEvent]) error
 	mustEmbedUnimplementedDriverServer()
 }
 
@@ -232,6 +262,9 @@ func (UnimplementedDriverServer) List(context.Context, *ListRequest) (*ListRespo
 }
 func (UnimplementedDriverServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogsChunk]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedDriverServer) Watch(*WatchRequest, grpc.ServerStreamingServer[InstanceEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedDriverServer) mustEmbedUnimplementedDriverServer() {}
 func (UnimplementedDriverServer) testEmbeddedByValue()                {}
@@ -427,6 +460,17 @@ func _Driver_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Driver_LogsServer = grpc.ServerStreamingServer[LogsChunk]
 
+func _Driver_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DriverServer).Watch(m, &grpc.GenericServerStream[WatchRequest, InstanceEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_WatchServer = grpc.ServerStreamingServer[InstanceEvent]
+
 // Driver_ServiceDesc is the grpc.ServiceDesc for Driver service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -475,6 +519,11 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Logs",
 			Handler:       _Driver_Logs_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Watch",
+			Handler:       _Driver_Watch_Handler,
 			ServerStreams: true,
 		},
 	},
