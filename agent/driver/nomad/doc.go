@@ -24,6 +24,13 @@
 // round trip. The view is also updated by the driver's own writes, so that List agrees with
 // Start and Stop at once. While a query fails, List and Inspect ask Nomad directly.
 //
+// Watch (events.go) implements driver.Watcher on that view, with no request of its own: a
+// Resync once both lists have answered, then, at each change of the view, one event per
+// instance whose state changed since the last (running, exited with its exit code and cause
+// when its allocation is terminal, Gone when its job is gone). It ends with the watcher's
+// error as soon as a query fails (driver.ErrUnavailable when Nomad cannot be reached), so that
+// the pool lists the node while the view is not current.
+//
 // Logs (logs.go) come from Nomad's allocation logs API, as plain text. Nomad keeps no time per
 // line, so Timestamps stamps lines as they are read and Since selects only lines written from
 // the call on.

@@ -41,6 +41,8 @@ type fakeNomad struct {
 	requests map[string]int
 	// deregisters records each DELETE of a job: "ID purge=BOOL".
 	deregisters []string
+	// parked counts the blocking queries waiting for the index to move.
+	parked int
 }
 
 type failure struct {
@@ -137,25 +139,63 @@ func (f *fakeNomad) block(r *http.Request) {
 	deadline := time.After(wait)
 	for {
 		f.mu.Lock()
-		idx, ch := f.index, f.changed
-		f.mu.Unlock()
-		if min == 0 || idx > min {
+		if min == 0 || f.index > min {
+			f.mu.Unlock()
 			return
 		}
+		ch := f.changed
+		f.parked++
+		f.mu.Unlock()
+		ended := false
 		select {
 		case <-ch:
 		case <-deadline:
-			return
+			ended = true
 		case <-r.Context().Done():
+			ended = true
+		}
+		f.mu.Lock()
+		f.parked--
+		f.mu.Unlock()
+		if ended {
 			return
 		}
 	}
 }
 
-func (f *fakeNomad) reply(w http.ResponseWriter, v any) {
+// parkedQueries is the number of blocking queries waiting for a change.
+func (f *fakeNomad) parkedQueries() int {
 	f.mu.Lock()
-	idx := f.index
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	return f.parked
+}
+
+// answer is a body encoded while f.mu was held, with the index it is current at: what the
+// fake answers shares maps and pointers with its state, which the tests change while an
+// answer is being written, and an index read later than the data would claim changes the
+// data does not have (the driver would drop what it learnt itself meanwhile).
+type answer struct {
+	index uint64
+	body  json.RawMessage
+}
+
+func (f *fakeNomad) answerLocked(v any) answer {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return answer{index: f.index, body: b}
+}
+
+func (f *fakeNomad) reply(w http.ResponseWriter, v any) {
+	var idx uint64
+	if a, ok := v.(answer); ok {
+		idx, v = a.index, a.body
+	} else {
+		f.mu.Lock()
+		idx = f.index
+		f.mu.Unlock()
+	}
 	w.Header().Set("X-Nomad-Index", strconv.FormatUint(idx, 10))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -182,8 +222,9 @@ func (f *fakeNomad) listJobs(w http.ResponseWriter, r *http.Request) {
 			list = append(list, &api.JobListStub{ID: *j.ID, Meta: j.Meta, Stop: *j.Stop, CreateIndex: *j.CreateIndex, ModifyIndex: *j.ModifyIndex})
 		}
 	}
+	body := f.answerLocked(list)
 	f.mu.Unlock()
-	f.reply(w, list)
+	f.reply(w, body)
 }
 
 func (f *fakeNomad) register(w http.ResponseWriter, r *http.Request) {
@@ -240,12 +281,16 @@ func (f *fakeNomad) register(w http.ResponseWriter, r *http.Request) {
 func (f *fakeNomad) readJob(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	j := f.jobs[r.PathValue("id")]
+	var body answer
+	if j != nil {
+		body = f.answerLocked(j)
+	}
 	f.mu.Unlock()
 	if j == nil {
 		http.Error(w, "job not found", http.StatusNotFound)
 		return
 	}
-	f.reply(w, j)
+	f.reply(w, body)
 }
 
 // deregister stops a job (its allocations complete, as after SIGTERM), and with purge forgets
@@ -319,7 +364,7 @@ func (f *fakeNomad) listAllocs(w http.ResponseWriter, r *http.Request) {
 	f.reply(w, f.allocStubs(match))
 }
 
-func (f *fakeNomad) allocStubs(match func(*api.Allocation) bool) []*api.AllocationListStub {
+func (f *fakeNomad) allocStubs(match func(*api.Allocation) bool) answer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	list := []*api.AllocationListStub{}
@@ -329,19 +374,23 @@ func (f *fakeNomad) allocStubs(match func(*api.Allocation) bool) []*api.Allocati
 		}
 	}
 	slices.SortFunc(list, func(a, b *api.AllocationListStub) int { return strings.Compare(a.ID, b.ID) })
-	return list
+	return f.answerLocked(list)
 }
 
 func (f *fakeNomad) readAlloc(w http.ResponseWriter, r *http.Request) {
 	f.block(r)
 	f.mu.Lock()
 	a := f.allocs[r.PathValue("id")]
+	var body answer
+	if a != nil {
+		body = f.answerLocked(a)
+	}
 	f.mu.Unlock()
 	if a == nil {
 		http.Error(w, "alloc not found", http.StatusNotFound)
 		return
 	}
-	f.reply(w, a)
+	f.reply(w, body)
 }
 
 // setAlloc changes an allocation as its client would report it.

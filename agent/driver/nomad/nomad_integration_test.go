@@ -288,3 +288,67 @@ func TestFingerprintOfTheDevAgent(t *testing.T) {
 		t.Errorf("allocatable %+v from %+v", fp.Allocatable, c)
 	}
 }
+
+// TestWatchBehindTheDriversBack checks that Watch reports an allocation stopped outside hearth
+// (`nomad alloc stop`, through the API) as the instance's exit, and the driver's own Stop as
+// its removal, from the watcher's blocking queries.
+func TestWatchBehindTheDriversBack(t *testing.T) {
+	testWatchBehindTheDriversBack(t, newDriver(t, Config{}))
+}
+
+func testWatchBehindTheDriversBack(t *testing.T, d *Driver) {
+	spec := testSpec(t)
+	inst := startInstance(t, d, spec)
+	events := make(chan instance.Event, 100)
+	errc := make(chan error, 1)
+	go func() { errc <- d.Watch(t.Context(), func(ev instance.Event) { events <- ev }) }()
+	// nextOf returns the next event about the instance, failing the test after within.
+	nextOf := func(within time.Duration) (instance.Event, time.Time) {
+		t.Helper()
+		deadline := time.After(within)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Resync || ev.InstanceID == spec.ID {
+					return ev, time.Now()
+				}
+			case err := <-errc:
+				t.Fatalf("Watch returned %v", err)
+			case <-deadline:
+				t.Fatalf("no event about %s within %v", spec.ID, within)
+			}
+		}
+	}
+	if ev, _ := nextOf(30 * time.Second); !ev.Resync {
+		t.Fatalf("first event %+v, want a Resync", ev)
+	}
+
+	q, cancel := d.queryOpts(t.Context(), 0)
+	a, _, err := d.api.Allocations().Info(inst.DriverRef, q)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.api.Allocations().Stop(a, nil); err != nil {
+		t.Fatalf("stop the allocation: %v", err)
+	}
+	stopped := time.Now()
+	ev, at := nextOf(30 * time.Second)
+	if ev.State != instance.StateExited || ev.Gone || ev.Function != "nomadtest" || ev.Time.IsZero() {
+		t.Errorf("after nomad alloc stop: %+v, want %s exited", ev, spec.ID)
+	}
+	t.Logf("alloc stop → exited event in %v: exit code %d, %q", at.Sub(stopped).Round(time.Millisecond), ev.ExitCode, ev.Reason)
+
+	if err := d.Stop(t.Context(), spec.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, _ = nextOf(30 * time.Second)
+		if ev.Gone {
+			break
+		}
+		if ev.State != instance.StateExited {
+			t.Errorf("after the exit: %+v, want nothing but exits until it is gone", ev)
+		}
+	}
+}

@@ -222,18 +222,24 @@ func terminal(a *api.AllocationListStub) bool {
 	return false
 }
 
-// statuses joins jobs and allocations into the instances' statuses, sorted by id.
-func statuses(jobs map[string]jobEntry, allocs map[string]*api.AllocationListStub) []instance.Status {
+// eachInstance calls fn with each of hearth's jobs and the allocation that is its instance
+// (nil: not placed yet).
+func eachInstance(jobs map[string]jobEntry, allocs map[string]*api.AllocationListStub, fn func(jobEntry, *api.AllocationListStub)) {
 	byJob := map[string][]*api.AllocationListStub{}
 	for _, a := range allocs {
 		byJob[a.JobID] = append(byJob[a.JobID], a)
 	}
-	list := make([]instance.Status, 0, len(jobs))
 	for _, j := range jobs {
 		if j.owned() {
-			list = append(list, statusOf(j, instanceAlloc(j, byJob[j.ID])))
+			fn(j, instanceAlloc(j, byJob[j.ID]))
 		}
 	}
+}
+
+// statuses joins jobs and allocations into the instances' statuses, sorted by id.
+func statuses(jobs map[string]jobEntry, allocs map[string]*api.AllocationListStub) []instance.Status {
+	list := make([]instance.Status, 0, len(jobs))
+	eachInstance(jobs, allocs, func(j jobEntry, a *api.AllocationListStub) { list = append(list, statusOf(j, a)) })
 	slices.SortFunc(list, func(a, b instance.Status) int { return cmp.Compare(a.Instance.ID, b.Instance.ID) })
 	return list
 }
@@ -249,7 +255,10 @@ type view struct {
 	// jobsSynced and allocsSynced say that the watcher's last query of each list succeeded: the
 	// view is then as current as a blocking query makes it.
 	jobsSynced, allocsSynced bool
-	// changed is closed, and replaced, at every change (log follows wait on it).
+	// jobsErr and allocsErr are why each list's last query failed, until one succeeds again:
+	// what Watch returns (events.go).
+	jobsErr, allocsErr error
+	// changed is closed, and replaced, at every change (log follows and Watch wait on it).
 	changed chan struct{}
 }
 
@@ -275,7 +284,7 @@ func (v *view) setJobs(list []jobEntry, at uint64) {
 			delete(v.removed, k)
 		}
 	}
-	v.jobsSynced = true
+	v.jobsSynced, v.jobsErr = true, nil
 	v.notifyLocked()
 }
 
@@ -292,19 +301,19 @@ func (v *view) setAllocs(list []*api.AllocationListStub, at uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.allocs = merge(v.allocs, list, at, allocKey, allocIndex, nil)
-	v.allocsSynced = true
+	v.allocsSynced, v.allocsErr = true, nil
 	v.notifyLocked()
 }
 
-// unsynced marks one list as no longer current (its query failed): List and Inspect ask Nomad
-// until the watcher has it again.
-func (v *view) unsynced(jobs bool) {
+// unsynced marks one list as no longer current because its query failed with err: List and
+// Inspect ask Nomad until the watcher has it again, and Watch ends with err.
+func (v *view) unsynced(jobs bool, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if jobs {
-		v.jobsSynced = false
+		v.jobsSynced, v.jobsErr = false, err
 	} else {
-		v.allocsSynced = false
+		v.allocsSynced, v.allocsErr = false, err
 	}
 	v.notifyLocked()
 }

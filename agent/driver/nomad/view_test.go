@@ -1,6 +1,7 @@
 package nomad
 
 import (
+	"errors"
 	"maps"
 	"reflect"
 	"slices"
@@ -204,7 +205,7 @@ func TestViewKeepsItsOwnWrites(t *testing.T) {
 	if len(v.removed) != 0 {
 		t.Errorf("removals %v kept after the list caught up", slices.Collect(maps.Keys(v.removed)))
 	}
-	v.unsynced(false)
+	v.unsynced(false, errors.New("no leader"))
 	if _, ok := v.list(); ok {
 		t.Error("the view says it is current after a failed query")
 	}

@@ -12,8 +12,9 @@ import (
 // This file holds the watcher: two loops of blocking queries, one on the list of hearth's jobs
 // and one on their allocations, that keep the view (view.go) current. A blocking query returns
 // as soon as Nomad's index for that list moves past the one the loop last saw, so an instance
-// that fails or is killed shows in List within one round trip, and a quiet cluster costs one
-// request per list every WaitTime, whatever the number of instances.
+// that fails or is killed shows in List (and as an event to Watch, events.go) within one round
+// trip, and a quiet cluster costs one request per list every WaitTime, whatever the number of
+// instances or watchers.
 
 // Backoff between failed queries of the watcher.
 const (
@@ -37,7 +38,7 @@ func (d *Driver) watch(ctx context.Context) {
 				d.view.setJobs(jobs, at)
 			}
 			return at, err
-		}, func() { d.view.unsynced(true) })
+		}, func(err error) { d.view.unsynced(true, err) })
 	}()
 	d.watchLoop(ctx, "allocations", func(ctx context.Context, index uint64) (uint64, error) {
 		allocs, at, err := d.fetchAllocs(ctx, allocFilter, index)
@@ -45,14 +46,14 @@ func (d *Driver) watch(ctx context.Context) {
 			d.view.setAllocs(allocs, at)
 		}
 		return at, err
-	}, func() { d.view.unsynced(false) })
+	}, func(err error) { d.view.unsynced(false, err) })
 	<-done
 }
 
 // watchLoop calls fetch with the index of its last answer until ctx ends. After a failure it
 // marks its list stale (unsynced), waits (doubling, up to maxBackoff) and starts over from a
 // full listing. The first failure in a row is a warning, the next ones are debug.
-func (d *Driver) watchLoop(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error), unsynced func()) {
+func (d *Driver) watchLoop(ctx context.Context, what string, fetch func(context.Context, uint64) (uint64, error), unsynced func(error)) {
 	var index uint64
 	backoff, failing := minBackoff, false
 	for ctx.Err() == nil {
@@ -61,7 +62,7 @@ func (d *Driver) watchLoop(ctx context.Context, what string, fetch func(context.
 			if ctx.Err() != nil {
 				return
 			}
-			unsynced()
+			unsynced(err)
 			level := slog.LevelWarn
 			if failing {
 				level = slog.LevelDebug
