@@ -21,7 +21,9 @@ if ! command -v dockerd >/dev/null 2>&1; then
   apt-get install -y -qq docker.io >/dev/null
 fi
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# The machine's engine is the one whose pid is in the default pidfile: the tests' private engines
+# (internal/testengine) run dockerd too, with their own sockets and pidfiles, and must not count.
+if ! { [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; }; then
   if [ "$(id -u)" -ne 0 ]; then
     log "dockerd is not running; start it as root (sudo dockerd) or through your init system"
     exit 1

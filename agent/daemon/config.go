@@ -36,7 +36,9 @@ type Config struct {
 	Agent agent.Agent
 	Log   *slog.Logger
 
-	// EventPoll is how often the agent lists its instances to find state changes (500 ms).
+	// EventPoll is how often the agent lists its instances to find state changes when its
+	// driver does not report them as they happen (500 ms); with a driver that does, how long
+	// it waits before watching again after the driver's event stream broke off.
 	EventPoll time.Duration
 	// MinBackoff and MaxBackoff bound the wait between connection attempts (200 ms, 5 s).
 	MinBackoff, MaxBackoff time.Duration

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/hearthfn/hearth/agent"
 )
 
 // ErrNodeRemoved: the server does not know the node any more (it was removed, or the data
@@ -25,6 +27,8 @@ type daemon struct {
 	srv    server
 	log    *slog.Logger
 	expect *expectations
+	// watcher is the agent's event stream (events.go), nil when it has none.
+	watcher agent.Watcher
 }
 
 // Run keeps a session with the server and serves cfg.Agent on it, reconnecting whenever it
@@ -40,8 +44,9 @@ func Run(ctx context.Context, cfg Config, cred *Credentials) error {
 		return err
 	}
 	x := newExpectations()
+	w := watcherOf(cfg.Agent) // before the wrapping, which hides it
 	cfg.Agent = expecting{Agent: cfg.Agent, x: x}
-	d := &daemon{cfg: cfg, cred: cred, srv: srv, log: cfg.Log.With("node", cred.NodeID), expect: x}
+	d := &daemon{cfg: cfg, cred: cred, srv: srv, log: cfg.Log.With("node", cred.NodeID), expect: x, watcher: w}
 	return d.run(ctx)
 }
 

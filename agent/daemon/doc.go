@@ -17,7 +17,10 @@
 // (remote.DialUpgrade) and runs a yamux client on it. On the control stream it sends hello,
 // reads welcome, then sends heartbeats (the node's info when it changed, or every 10 s) and an
 // event for every instance whose state changed, or that vanished, in a way the server did not
-// ask for (a listing every 500 ms, diffed). remote.Serve answers the server's calls on the
+// ask for. Those come from the driver's own event stream when it has one (agent.Watcher: the
+// Docker driver's), preceded by a resync event (remote.ReasonResync) each time the stream
+// (re)opens, upon which the server lists the node once; a driver without one is listed every
+// 500 ms instead, and the listings diffed. remote.Serve answers the server's calls on the
 // other streams. When the session breaks, the agent dials again after a backoff (200 ms doubling
 // to 5 s, jittered), until its ctx ends. A server that no longer knows the node (401
 // node_unknown) ends Run with ErrNodeRemoved: only a new join brings the node back.

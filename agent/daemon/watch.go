@@ -2,10 +2,8 @@ package daemon
 
 import (
 	"context"
-	"sync"
 	"time"
 
-	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/agent/remote"
 )
@@ -36,6 +34,9 @@ func diffInstances(prev, cur map[string]seen, expected map[string]instance.State
 		before, known := prev[id]
 		switch {
 		case !known && now.state != instance.StateExited:
+			if expected[id] == instance.StateRunning {
+				met = append(met, id) // the start the server asked for
+			}
 			continue
 		case known && before == now:
 			continue
@@ -56,87 +57,16 @@ func diffInstances(prev, cur map[string]seen, expected map[string]instance.State
 			continue
 		}
 		events = append(events, remote.Event{InstanceID: id, Function: before.function, State: instance.StateExited,
-			ExitCode: before.exitCode, OOMKilled: before.oomKilled, Reason: remote.ReasonGone})
+			ExitCode: before.exitCode, OOMKilled: before.oomKilled, Reason: remote.ReasonGone, Gone: true})
 	}
 	return events, met
 }
 
-// expectations records the state changes the server asked for, so that the watcher does not
-// report them back. An expectation that is never met (a pause that failed, a stop of an
-// instance that was already gone) is dropped after expectationTTL.
-type expectations struct {
-	mu  sync.Mutex
-	m   map[string]expectation
-	now func() time.Time
-}
-
-type expectation struct {
-	state instance.State
-	at    time.Time
-}
-
-const expectationTTL = time.Minute
-
-func newExpectations() *expectations {
-	return &expectations{m: map[string]expectation{}, now: time.Now}
-}
-
-func (e *expectations) expect(id string, state instance.State) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.m[id] = expectation{state: state, at: e.now()}
-}
-
-// snapshot returns the current expectations, dropping the stale ones.
-func (e *expectations) snapshot() map[string]instance.State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make(map[string]instance.State, len(e.m))
-	for id, x := range e.m {
-		if e.now().Sub(x.at) > expectationTTL {
-			delete(e.m, id)
-			continue
-		}
-		out[id] = x.state
-	}
-	return out
-}
-
-func (e *expectations) forget(ids []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, id := range ids {
-		delete(e.m, id)
-	}
-}
-
-// expecting wraps the served agent: the pauses, resumes and stops the server asks for are
-// recorded as expected before they happen.
-type expecting struct {
-	agent.Agent
-	x *expectations
-}
-
-func (a expecting) PauseInstance(ctx context.Context, id string) error {
-	a.x.expect(id, instance.StatePaused)
-	return a.Agent.PauseInstance(ctx, id)
-}
-
-func (a expecting) ResumeInstance(ctx context.Context, id string) error {
-	a.x.expect(id, instance.StateRunning)
-	return a.Agent.ResumeInstance(ctx, id)
-}
-
-func (a expecting) StopInstance(ctx context.Context, id string) error {
-	a.x.expect(id, expectGone)
-	return a.Agent.StopInstance(ctx, id)
-}
-
-// watch lists the agent's instances every poll and sends an event for every unexpected change,
-// until ctx ends or a send fails. The first listing is the baseline: the server lists the node
-// itself when the session starts. A listing that fails is skipped (it says nothing about the
-// instances).
-func (d *daemon) watch(ctx context.Context, send func(remote.Message) error) error {
+// poll lists the agent's instances every EventPoll and sends an event for every unexpected
+// change, until ctx ends or a send fails. The first listing is the baseline: the server lists
+// the node itself when the session starts. A listing that fails is skipped (it says nothing
+// about the instances).
+func (d *daemon) poll(ctx context.Context, send func(remote.Message) error) error {
 	var prev map[string]seen
 	t := time.NewTicker(d.cfg.EventPoll)
 	defer t.Stop()

@@ -68,8 +68,10 @@ type Heartbeat struct {
 	Info *agent.NodeInfo `json:"info,omitempty"`
 }
 
-// Event says an instance changed state on the agent's node, or vanished from it (State
-// instance.StateExited with Reason "gone" when the driver no longer lists it).
+// Event says an instance changed state on the agent's node, or vanished from it (Gone, with
+// State instance.StateExited; Reason "gone" when the driver no longer lists it, the engine's
+// word when its event stream said so), or, with Reason ReasonResync and no instance, that the
+// agent's report of changes (re)started and the server should list the node once.
 type Event struct {
 	InstanceID string         `json:"instance_id"`
 	Function   string         `json:"function"`
@@ -77,10 +79,54 @@ type Event struct {
 	ExitCode   int            `json:"exit_code"`
 	OOMKilled  bool           `json:"oom_killed"`
 	Reason     string         `json:"reason,omitempty"`
+	// Gone says the engine no longer has the instance. Agents before it sent a vanished
+	// instance as State exited with Reason "gone" only; they still do both.
+	Gone bool `json:"gone,omitempty"`
 }
 
-// ReasonGone is the Event.Reason of an instance the driver stopped listing.
-const ReasonGone = "gone"
+// Reasons of an Event that are not the engine's own words.
+const (
+	// ReasonGone is the Event.Reason of an instance the driver stopped listing.
+	ReasonGone = "gone"
+	// ReasonResync is the Event.Reason of a resync (instance.Event.Resync): the agent watches
+	// its driver's events and its stream of them (re)started, so changes just before may not
+	// have been reported; every change after it will be. The server lists the node once. A
+	// server that predates it reads it as an event about an unknown instance, which it answers
+	// the same way: by listing the node.
+	ReasonResync = "resync"
+	// ReasonUnavailable is the Event.Reason, with no instance, of an agent whose engine cannot
+	// be reached (its driver's event stream ended with driver.ErrUnavailable): the server takes
+	// the node's engine for unreachable until listings of it work again, as when its own
+	// listing fails. An agent whose events resume sends a resync. A server that predates it
+	// reads it as an event about an unknown instance and lists the node, which fails alike.
+	ReasonUnavailable = "unavailable"
+)
+
+// IsUnavailable reports whether e says the agent's engine cannot be reached.
+func (e Event) IsUnavailable() bool { return e.Reason == ReasonUnavailable && e.InstanceID == "" }
+
+// IsResync reports whether e is a resync rather than news of one instance.
+func (e Event) IsResync() bool { return e.Reason == ReasonResync && e.InstanceID == "" }
+
+// EventOf is the wire form of a driver's instance event (a resync included).
+func EventOf(ev instance.Event) Event {
+	if ev.Resync {
+		return Event{Reason: ReasonResync}
+	}
+	return Event{InstanceID: ev.InstanceID, Function: ev.Function, State: ev.State, ExitCode: ev.ExitCode,
+		OOMKilled: ev.OOMKilled, Reason: ev.Reason, Gone: ev.Gone}
+}
+
+// InstanceEvent is e as a driver's instance event, for a server that follows a remote node's
+// events as it follows a local driver's. A vanished instance from an agent that predates Gone
+// (Reason "gone") is Gone too. The wire carries no event time: Time is zero.
+func (e Event) InstanceEvent() instance.Event {
+	if e.IsResync() {
+		return instance.Event{Resync: true}
+	}
+	return instance.Event{InstanceID: e.InstanceID, Function: e.Function, State: e.State, ExitCode: e.ExitCode,
+		OOMKilled: e.OOMKilled, Reason: e.Reason, Gone: e.Gone || e.Reason == ReasonGone}
+}
 
 // Encoder writes messages to a control stream, one JSON object per line. It is safe for
 // concurrent use (the heartbeat and the event watcher share one stream).

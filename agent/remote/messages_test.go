@@ -80,3 +80,32 @@ func TestDecoderPassesUnknownTypes(t *testing.T) {
 		t.Fatalf("an unknown type: %+v, %v", m, err)
 	}
 }
+
+// TestEventConversions checks the wire form of instance events both ways: a resync, an exit, a
+// removal, and an older agent's vanished instance (no Gone field).
+func TestEventConversions(t *testing.T) {
+	for _, ev := range []instance.Event{
+		{Resync: true},
+		{InstanceID: "i1", Function: "f", State: instance.StateExited, ExitCode: 137, OOMKilled: true, Reason: "die"},
+		{InstanceID: "i1", Function: "f", State: instance.StateExited, Gone: true, Reason: "destroy"},
+		{InstanceID: "i1", Function: "f", State: instance.StatePaused, Reason: "pause"},
+	} {
+		wire := remote.EventOf(ev)
+		if wire.IsResync() != ev.Resync {
+			t.Errorf("%+v: IsResync = %v", ev, wire.IsResync())
+		}
+		if got := wire.InstanceEvent(); got != ev {
+			t.Errorf("round trip of %+v = %+v", ev, got)
+		}
+	}
+	if r := remote.EventOf(instance.Event{Resync: true}); r.Reason != "resync" || r.InstanceID != "" {
+		t.Errorf("the wire form of a resync changed: %+v", r)
+	}
+	old := remote.Event{InstanceID: "i1", Function: "f", State: instance.StateExited, Reason: remote.ReasonGone}
+	if got := old.InstanceEvent(); !got.Gone {
+		t.Errorf("an older agent's vanished instance = %+v, want Gone", got)
+	}
+	if (remote.Event{InstanceID: "i1", Reason: remote.ReasonResync}).IsResync() {
+		t.Error("an event about an instance read as a resync")
+	}
+}
