@@ -1,8 +1,8 @@
 // Package nodes is the server's side of the cluster: it admits agents (hearth agent), holds
 // their sessions, follows their heartbeats, keeps the nodes and join tokens in the store, and
-// tells the pool when a node comes, goes, is drained or reports an instance event. The wire
-// protocol (paths, messages, the join token's form, the agent's API) is in agent/remote; this
-// package is the server's half of it.
+// tells the pool when a node comes, goes, is drained, and what its agent reports of its
+// instances. The wire protocol (paths, messages, the join token's form, the agent's API) is in
+// agent/remote; this package is the server's half of it.
 //
 // # Trust
 //
@@ -45,8 +45,11 @@
 //
 // The Manager tells the pool through Pool, in the order the states change, outside its lock:
 // AddNode on every connect (then DrainNode(true) when the node is drained), NodeDisconnected,
-// NodeLost, DrainNode, RemoveNode; CheckNode on an instance event, coalesced per node so that a
-// burst of events makes at most one call running and one waiting.
+// NodeLost, DrainNode, RemoveNode. The handle AddNode gives for a session is an agent.Watcher
+// of the instance events the agent sends on it (events.go): the pool's watch gets a Resync at
+// once (it lists the node then), each event after it in order (an agent's resync event as a
+// Resync), and driver.ErrUnavailable once the session ended, after the pool was told of the end
+// (NodeDisconnected, NodeLost, RemoveNode, or AddNode with the next session's handle).
 //
 // Where to read next: agent/remote (the protocol, the client), agent/daemon (the agent's side),
 // scheduler/pool (what the nodes are for), scheduler/server (where the Manager is assembled).

@@ -24,13 +24,10 @@ type fakePool struct {
 	mu     sync.Mutex
 	calls  []string
 	agents map[string]agent.Agent
-	// checkGate, when set, holds every CheckNode until the test sends on it.
-	checkGate chan struct{}
-	checked   chan string
 }
 
 func newFakePool() *fakePool {
-	return &fakePool{agents: map[string]agent.Agent{}, checked: make(chan string, 100)}
+	return &fakePool{agents: map[string]agent.Agent{}}
 }
 
 func (p *fakePool) record(format string, args ...any) {
@@ -53,12 +50,31 @@ func (p *fakePool) DrainNode(id string, drain bool)  { p.record("drain %s %v", i
 func (p *fakePool) NodeDisconnected(id string)       { p.record("disconnected %s", id) }
 func (p *fakePool) NodeLost(id string, reason error) { p.record("lost %s", id) }
 func (p *fakePool) RemoveNode(id string)             { p.record("remove %s", id) }
-func (p *fakePool) CheckNode(ctx context.Context, id string) {
-	if p.checkGate != nil {
-		<-p.checkGate
+
+// watch follows the instance events of the handle the pool was last given for node id, as the
+// pool would, until the test ends: they arrive on events, and what WatchInstances returned on
+// ended.
+func (p *fakePool) watch(t *testing.T, id string) (events <-chan instance.Event, ended <-chan error) {
+	t.Helper()
+	w, ok := p.agent(id).(agent.Watcher)
+	if !ok {
+		t.Fatalf("the pool's handle of node %s (%T) is not an agent.Watcher", id, p.agent(id))
 	}
-	p.record("check %s", id)
-	p.checked <- id
+	evs, end := make(chan instance.Event, 100), make(chan error, 1)
+	go func() { end <- w.WatchInstances(t.Context(), func(ev instance.Event) { evs <- ev }) }()
+	return evs, end
+}
+
+// nextEvent returns the next event of a watch, failing after 10 s.
+func nextEvent(t *testing.T, events <-chan instance.Event) instance.Event {
+	t.Helper()
+	select {
+	case ev := <-events:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no instance event within 10 s")
+		return instance.Event{}
+	}
 }
 
 // take returns the calls recorded since the last take.

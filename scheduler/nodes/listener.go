@@ -29,7 +29,6 @@ func (m *Manager) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m.mu.Lock()
-	m.baseCtx = ctx
 	m.lastTouch = m.cfg.Now()
 	m.mu.Unlock()
 

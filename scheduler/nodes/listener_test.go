@@ -19,6 +19,7 @@ import (
 
 	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/agent/remote"
 	"github.com/hearthfn/hearth/api"
 )
@@ -214,13 +215,16 @@ func TestJoinConnectRemove(t *testing.T) {
 	if err := a.enc.Send(remote.NewHeartbeat(remote.Heartbeat{})); err != nil {
 		t.Fatal(err)
 	}
+	events, _ := c.pool.watch(t, id)
+	if ev := nextEvent(t, events); !ev.Resync {
+		t.Fatalf("first event %+v, want the Resync", ev)
+	}
 	if err := a.enc.Send(remote.NewEvent(remote.Event{InstanceID: "i1", State: "exited", ExitCode: 137, OOMKilled: true})); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-c.pool.checked; got != id {
-		t.Fatalf("check of %q", got)
+	if ev, want := nextEvent(t, events), (instance.Event{InstanceID: "i1", State: "exited", ExitCode: 137, OOMKilled: true}); ev != want {
+		t.Fatalf("event %+v, want %+v", ev, want)
 	}
-	waitCalls(t, c.pool, "check "+id)
 	if v, _ := c.m.Get(t.Context(), id); v.State != Ready || !v.LastSeen.Equal(c.clock.Now()) || v.Images != 2 || v.AdvertiseAddr != "127.0.0.9" {
 		t.Fatalf("node after a heartbeat: %+v", v)
 	}

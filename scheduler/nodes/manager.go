@@ -23,11 +23,12 @@ import (
 
 // Pool is the instance pool as the node registry tells it about nodes; scheduler/pool
 // implements it. The Manager calls it in the order the nodes' states change, never holding its
-// own lock, and one call at a time except CheckNode: its methods should return quickly (start
-// I/O in the background) and must not call back into the Manager.
+// own lock, and one call at a time: its methods should return quickly (start I/O in the
+// background) and must not call back into the Manager.
 type Pool interface {
 	// AddNode gives the pool a node that connected (again): n reaches its agent, labels are
-	// its labels for placement.
+	// its labels for placement. A remote node's n is an agent.Watcher of the instance events
+	// its agent sends on the session (events.go); a local node's is what AddLocal was given.
 	AddNode(id string, n agent.Agent, labels map[string]string)
 	// DrainNode stops (or resumes) placements on a node.
 	DrainNode(id string, drain bool)
@@ -39,9 +40,6 @@ type Pool interface {
 	NodeLost(id string, reason error)
 	// RemoveNode says an admin removed the node.
 	RemoveNode(id string)
-	// CheckNode asks the pool to list the node's instances now: the agent reported an instance
-	// that changed state.
-	CheckNode(ctx context.Context, id string)
 }
 
 // Store is what the Manager keeps: nodes and join tokens.
@@ -150,7 +148,6 @@ type Manager struct {
 	nodes     map[string]*entry // guarded by mu
 	pending   []func(Pool)      // pool calls not made yet, in order; guarded by mu
 	closing   bool              // Serve is ending: sessions close without telling the pool; guarded by mu
-	baseCtx   context.Context   // ctx of CheckNode calls; guarded by mu
 	lastTouch time.Time         // guarded by mu
 
 	tellMu sync.Mutex // held by the goroutine making the pending pool calls
@@ -162,10 +159,13 @@ type entry struct {
 	rec   store.NodeRecord // as stored; Labels are the join token's
 	local bool
 
-	agent   agent.Agent // nil until the node connected once since the server started
-	sess    io.Closer   // the session; nil while not connected
-	gen     uint64      // bumped by every new session and every close the Manager makes
-	added   bool        // the pool was given the node (AddNode) since the server started
+	agent agent.Agent // nil until the node connected once since the server started
+	sess  io.Closer   // the session; nil while not connected
+	// events are the session's instance events, which the pool follows (events.go); nil
+	// while not connected.
+	events  *sessionEvents
+	gen     uint64 // bumped by every new session and every close the Manager makes
+	added   bool   // the pool was given the node (AddNode) since the server started
 	down    bool
 	problem string
 
@@ -176,8 +176,6 @@ type entry struct {
 	deadlineFrom time.Time // the timeout runs from here: last heartbeat, connect, join or start
 	seen         time.Time // last heard from the node
 	storedSeen   time.Time // seen as last written to the store
-
-	checking, checkAgain bool // a CheckNode runs; another is due when it ends
 }
 
 // New loads the PKI (making it at first start) and the stored nodes, which are disconnected
@@ -195,8 +193,7 @@ func New(ctx context.Context, cfg Config, st Store, pool Pool, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("read nodes: %w", err)
 	}
-	m := &Manager{cfg: cfg, store: st, pool: pool, pki: pki, log: log, nodes: map[string]*entry{},
-		baseCtx: context.Background()}
+	m := &Manager{cfg: cfg, store: st, pool: pool, pki: pki, log: log, nodes: map[string]*entry{}}
 	m.newClient = func(sess *yamux.Session, id string) agent.Agent { return remote.NewClient(sess, id) }
 	now := cfg.Now()
 	for _, r := range recs {
@@ -399,10 +396,11 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	}
 	m.mu.Lock()
 	var sess io.Closer
+	var events *sessionEvents
 	if e, ok := m.nodes[id]; ok {
 		delete(m.nodes, id)
-		sess = e.sess
-		e.sess = nil
+		sess, events = e.sess, e.events
+		e.sess, e.events = nil, nil
 		e.gen++
 		if e.added {
 			m.pending = append(m.pending, func(p Pool) { p.RemoveNode(id) })
@@ -413,6 +411,9 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		sess.Close()
 	}
 	m.tell()
+	if events != nil {
+		events.end() // after RemoveNode
+	}
 	m.log.Info("node removed", "node", id)
 	return nil
 }

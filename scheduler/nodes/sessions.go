@@ -73,15 +73,17 @@ func (m *Manager) connected(ctx context.Context, id string, h remote.Hello, a ag
 		m.mu.Unlock()
 		return 0, errorf(ErrNodeUnknown, "node %s was removed", id)
 	}
-	old := e.sess
+	old, oldEvents := e.sess, e.events
 	e.gen++
 	e.rec.AdvertiseAddr = stored.AdvertiseAddr
+	e.events = newSessionEvents(id)
 	e.agent, e.sess, e.down, e.problem = a, sess, false, ""
 	e.helloLabels, e.version, e.info = maps.Clone(h.Labels), h.Version, h.Info
 	e.deadlineFrom, e.seen, e.storedSeen = now, now, stored.LastSeen
 	e.added = true
 	gen, labels, drained, name := e.gen, e.labels(), e.rec.State == store.NodeDraining, e.rec.Name
-	m.pending = append(m.pending, func(p Pool) { p.AddNode(id, a, labels) })
+	handle := &watchedAgent{Agent: a, events: e.events}
+	m.pending = append(m.pending, func(p Pool) { p.AddNode(id, handle, labels) })
 	if drained {
 		m.pending = append(m.pending, func(p Pool) { p.DrainNode(id, true) })
 	}
@@ -91,6 +93,9 @@ func (m *Manager) connected(ctx context.Context, id string, h remote.Hello, a ag
 		m.log.Info("node connected again; its earlier session is closed", "node", id)
 	}
 	m.tell()
+	if oldEvents != nil {
+		oldEvents.end() // after AddNode gave the pool the new session's handle
+	}
 	m.log.Info("node connected", "node", id, "name", name, "version", h.Version,
 		"advertise_addr", h.AdvertiseAddr, "driver", h.Info.Driver.Name+" "+h.Info.Driver.Version, "drained", drained)
 	return gen, nil
@@ -107,11 +112,18 @@ func (m *Manager) disconnected(id string, gen uint64, why error) {
 	}
 	e.sess = nil
 	tellPool := e.added && !m.closing
+	var events *sessionEvents
 	if tellPool {
 		m.pending = append(m.pending, func(p Pool) { p.NodeDisconnected(id) })
+		// At shutdown the pool is told nothing, and its watch of the session's events ends
+		// with the pool: ending it here would make the node look unreachable meanwhile.
+		events, e.events = e.events, nil
 	}
 	m.mu.Unlock()
 	m.tell()
+	if events != nil {
+		events.end() // after NodeDisconnected
+	}
 	if tellPool {
 		m.log.Warn("node disconnected; its instances keep serving until it is back or the node timeout passes",
 			"node", id, "reason", why, "node_timeout", m.cfg.NodeTimeout)
@@ -133,40 +145,26 @@ func (m *Manager) heartbeat(id string, gen uint64, hb remote.Heartbeat) {
 	}
 }
 
-// event asks the pool to check a node whose instance changed state. Events in a burst (a node
-// whose instances all exit at once) make one CheckNode while one runs, and one more after it.
+// event gives an instance event of session gen to the pool's watch of the session
+// (events.go). An event is as good as a heartbeat.
 func (m *Manager) event(id string, gen uint64, ev remote.Event) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	e, ok := m.nodes[id]
-	if !ok || e.gen != gen || e.sess == nil || !e.added || m.closing {
+	if !ok || e.gen != gen || e.sess == nil || e.events == nil || m.closing {
+		m.mu.Unlock()
 		return
 	}
 	now := m.cfg.Now()
-	e.deadlineFrom, e.seen = now, now // an event is as good as a heartbeat
-	if e.checking {
-		e.checkAgain = true
+	e.deadlineFrom, e.seen = now, now
+	events := e.events
+	m.mu.Unlock()
+	// Outside mu: the pool's watcher takes the pool's lock. Events of one session come from
+	// its one reader, in order.
+	if ev.IsUnavailable() {
+		events.unavailable()
 		return
 	}
-	e.checking = true
-	ctx := m.baseCtx
-	m.wg.Add(1)
-	go m.check(ctx, id, e)
-}
-
-func (m *Manager) check(ctx context.Context, id string, e *entry) {
-	defer m.wg.Done()
-	for {
-		m.pool.CheckNode(ctx, id)
-		m.mu.Lock()
-		if !e.checkAgain || ctx.Err() != nil {
-			e.checking, e.checkAgain = false, false
-			m.mu.Unlock()
-			return
-		}
-		e.checkAgain = false
-		m.mu.Unlock()
-	}
+	events.deliver(ev.InstanceEvent()) // an agent's resync event is a Resync, ReasonGone is Gone
 }
 
 // tick marks down the nodes that sent nothing for the node timeout, closing their sessions,
@@ -178,6 +176,7 @@ func (m *Manager) tick(now time.Time) (touch map[string]time.Time) {
 	}
 	var downs []lost
 	var closes []io.Closer
+	var ends []*sessionEvents
 	m.mu.Lock()
 	for id, e := range m.nodes {
 		if e.local || e.down {
@@ -194,7 +193,8 @@ func (m *Manager) tick(now time.Time) (touch map[string]time.Time) {
 		e.down, e.problem = true, reason.Error()
 		if e.sess != nil {
 			closes = append(closes, e.sess)
-			e.sess = nil
+			ends = append(ends, e.events)
+			e.sess, e.events = nil, nil
 			e.gen++
 		}
 		if e.added {
@@ -211,6 +211,11 @@ func (m *Manager) tick(now time.Time) (touch map[string]time.Time) {
 		c.Close()
 	}
 	m.tell()
+	for _, ev := range ends {
+		if ev != nil {
+			ev.end() // after NodeLost
+		}
+	}
 	for _, d := range downs {
 		m.log.Warn("node down: its instances leave the pool", "node", d.id, "reason", d.reason)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hearthfn/hearth/agent"
 	"github.com/hearthfn/hearth/agent/driver"
+	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/agent/remote"
 	"github.com/hearthfn/hearth/scheduler/store"
 )
@@ -222,39 +223,123 @@ func join(t *testing.T, e *env, id string, labels map[string]string) {
 	e.m.joined(rec)
 }
 
-// TestEventsAreCoalesced: events that come while a CheckNode runs make one more, not one each.
-func TestEventsAreCoalesced(t *testing.T) {
+// TestEventsReachThePool: the pool's handle of a session is an agent.Watcher: a Resync first,
+// then the session's events in order (a resync event from the agent as a Resync, a vanished
+// instance as Gone); a stale session's events go nowhere; the watch ends with
+// driver.ErrUnavailable once the pool was told the session ended, and at once for a watch of
+// an ended session.
+func TestEventsReachThePool(t *testing.T) {
 	e := newEnv(t)
-	e.pool.checkGate = make(chan struct{})
 	join(t, e, "a", nil)
 	gen, err := e.m.connected(t.Context(), "a", remote.Hello{NodeID: "a"}, &fakeAgent{id: "a"}, &fakeSession{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 10 {
-		e.m.event("a", gen, remote.Event{InstanceID: "i1", State: "exited"})
+	events, ended := e.pool.watch(t, "a")
+	if ev := nextEvent(t, events); !ev.Resync {
+		t.Fatalf("first event %+v, want the Resync", ev)
 	}
-	e.pool.checkGate <- struct{}{} // the first check, which began with the first event
-	<-e.pool.checked
-	e.pool.checkGate <- struct{}{} // one more, for the nine that came while it ran
-	<-e.pool.checked
-	e.m.wg.Wait()
-	checks := 0
-	for _, c := range e.pool.take() {
-		if c == "check a" {
-			checks++
+	e.clock.Add(10 * time.Second)
+	e.m.event("a", gen+7, remote.Event{InstanceID: "stale", State: instance.StateExited})
+	e.m.event("a", gen, remote.Event{InstanceID: "i1", Function: "hello", State: instance.StateExited, ExitCode: 137, OOMKilled: true, Reason: "die"})
+	e.m.event("a", gen, remote.Event{InstanceID: "i2", Function: "hello", State: instance.StateExited, Reason: remote.ReasonGone})
+	e.m.event("a", gen, remote.Event{Reason: remote.ReasonResync})
+	e.m.event("a", gen, remote.Event{InstanceID: "i3", Function: "hello", State: instance.StatePaused, Reason: "pause"})
+	want := []instance.Event{
+		{InstanceID: "i1", Function: "hello", State: instance.StateExited, ExitCode: 137, OOMKilled: true, Reason: "die"},
+		{InstanceID: "i2", Function: "hello", State: instance.StateExited, Gone: true, Reason: remote.ReasonGone},
+		{Resync: true},
+		{InstanceID: "i3", Function: "hello", State: instance.StatePaused, Reason: "pause"},
+	}
+	for i, w := range want {
+		if ev := nextEvent(t, events); ev != w {
+			t.Fatalf("event %d: %+v, want %+v", i, ev, w)
 		}
 	}
-	if checks != 2 {
-		t.Fatalf("%d checks for a burst of 10 events, want 2", checks)
+	// An event is as good as a heartbeat.
+	if v, _ := e.m.Get(t.Context(), "a"); !v.LastSeen.Equal(e.clock.Now()) {
+		t.Fatalf("last seen %v after an event at %v", v.LastSeen, e.clock.Now())
 	}
-	// A later event checks again; a stale session's events do nothing.
-	e.pool.checkGate = nil
-	e.m.event("a", gen, remote.Event{InstanceID: "i2"})
-	e.m.event("a", gen+7, remote.Event{InstanceID: "i3"})
-	e.m.wg.Wait()
-	if got := e.pool.take(); !slices.Equal(got, []string{"check a"}) {
-		t.Fatalf("calls %q, want one check", got)
+
+	e.m.disconnected("a", gen, errors.New("connection reset"))
+	select {
+	case err := <-ended:
+		if !errors.Is(err, driver.ErrUnavailable) {
+			t.Fatalf("the watch of an ended session returned %v, want driver.ErrUnavailable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not end with its session")
+	}
+	if got := e.pool.take(); !slices.Equal(got, []string{"add a ", "disconnected a"}) {
+		t.Fatalf("pool calls %q", got)
+	}
+	e.m.event("a", gen, remote.Event{InstanceID: "late", State: instance.StateExited})
+	select {
+	case ev := <-events:
+		t.Fatalf("an event after the session ended reached the pool: %+v", ev)
+	default:
+	}
+	if err := e.pool.agent("a").(agent.Watcher).WatchInstances(t.Context(), func(instance.Event) {
+		t.Error("a watch of an ended session got an event")
+	}); !errors.Is(err, driver.ErrUnavailable) {
+		t.Fatalf("a watch of an ended session returned %v, want driver.ErrUnavailable at once", err)
+	}
+}
+
+// TestEventsEndWithTheSession: a second session ends the first one's watch (after the pool
+// got the new handle, whose watch goes on), and so does the node timeout (after NodeLost).
+func TestEventsEndWithTheSession(t *testing.T) {
+	e := newEnv(t)
+	join(t, e, "a", nil)
+	if _, err := e.m.connected(t.Context(), "a", remote.Hello{NodeID: "a"}, &fakeAgent{id: "a"}, &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	_, firstEnded := e.pool.watch(t, "a")
+	gen, err := e.m.connected(t.Context(), "a", remote.Hello{NodeID: "a"}, &fakeAgent{id: "a"}, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-firstEnded; !errors.Is(err, driver.ErrUnavailable) {
+		t.Fatalf("the first session's watch returned %v, want driver.ErrUnavailable", err)
+	}
+	events, ended := e.pool.watch(t, "a")
+	nextEvent(t, events) // its Resync
+	e.m.event("a", gen, remote.Event{InstanceID: "i1", State: instance.StateExited})
+	if ev := nextEvent(t, events); ev.InstanceID != "i1" {
+		t.Fatalf("event %+v, want i1's", ev)
+	}
+	e.m.tick(e.clock.Add(16 * time.Second))
+	if err := <-ended; !errors.Is(err, driver.ErrUnavailable) {
+		t.Fatalf("the watch of a node that went down returned %v, want driver.ErrUnavailable", err)
+	}
+	if got := e.pool.take(); !slices.Equal(got, []string{"add a ", "add a ", "lost a"}) {
+		t.Fatalf("pool calls %q", got)
+	}
+}
+
+// TestUnavailableEndsTheWatch: an agent that says its engine cannot be reached ends the pool's
+// watch with driver.ErrUnavailable (the pool then lists the node until it answers); the next
+// watch of the same session gets its Resync and the events again.
+func TestUnavailableEndsTheWatch(t *testing.T) {
+	e := newEnv(t)
+	join(t, e, "a", nil)
+	gen, err := e.m.connected(t.Context(), "a", remote.Hello{NodeID: "a"}, &fakeAgent{id: "a"}, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, ended := e.pool.watch(t, "a")
+	nextEvent(t, events) // its Resync
+	e.m.event("a", gen, remote.Event{Reason: remote.ReasonUnavailable})
+	if err := <-ended; !errors.Is(err, driver.ErrUnavailable) {
+		t.Fatalf("the watch returned %v, want driver.ErrUnavailable", err)
+	}
+	events, _ = e.pool.watch(t, "a")
+	if ev := nextEvent(t, events); !ev.Resync {
+		t.Fatalf("first event of the new watch %+v, want a Resync", ev)
+	}
+	e.m.event("a", gen, remote.Event{InstanceID: "i1", State: instance.StateExited})
+	if ev := nextEvent(t, events); ev.InstanceID != "i1" {
+		t.Fatalf("event %+v, want i1's", ev)
 	}
 }
 

@@ -32,7 +32,8 @@ type Node struct {
 	// Reserved is what its instances reserve now, including ones still stopping.
 	Reserved instance.Resources
 	// Evictable is what idle instances of other functions hold on the node and could be stopped
-	// to make room for this one.
+	// to make room for this one, and what stops under way there will free that no other start
+	// has claimed.
 	Evictable instance.Resources
 	// Pause says the node's driver can pause instances.
 	Pause bool

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hearthfn/hearth/agent/driver"
@@ -16,8 +17,14 @@ import (
 
 // upkeepLocked applies planIdle to f at now: pause or stop idle instances, keep min_instances
 // warm (without evicting others for it). Instances on a node the pool cannot reach now are left
-// as they are: the node's return or loss settles them.
+// as they are: the node's return or loss settles them. It queues f's next upkeep for when it is
+// due (due.go).
 func (p *Pool) upkeepLocked(f *function, now time.Time) {
+	p.carryOutIdlePlanLocked(f, now)
+	p.scheduleLocked(f, p.nextDueLocked(f, now))
+}
+
+func (p *Pool) carryOutIdlePlanLocked(f *function, now time.Time) {
 	// Whether an instance pauses or stops depends on its node; planIdle decides which go idle.
 	p.tendPreparedLocked(f, now)
 	plan := p.idlePlanLocked(f, now)
@@ -74,8 +81,10 @@ func (p *Pool) anyPlaceableLocked() bool {
 	return false
 }
 
-// startLocked starts an instance of f on nd, where the placer put it for reason.
-func (p *Pool) startLocked(f *function, nd *node, reason string) {
+// startLocked starts an instance of f on nd, where the placer put it for reason. Its room is
+// reserved at once; when it was made by eviction, the start waits for those stops (after) to
+// return first: the victims' memory is freed then.
+func (p *Pool) startLocked(f *function, nd *node, reason string, after ...*release) {
 	// The instance prepared on nd, if there is one for this version: its start only starts it.
 	id := p.takePreparedLocked(f, nd)
 	if id == "" {
@@ -83,20 +92,23 @@ func (p *Pool) startLocked(f *function, nd *node, reason string) {
 	}
 	in := &inst{id: id, version: f.version, state: stateStarting,
 		res: f.resources(), startedAt: p.cfg.Now(), nd: nd, placement: reason}
-	f.instances[in.id] = in
+	p.addInstanceLocked(f, in)
 	p.known[in.id] = struct{}{}
 	nd.reserve(in.res)
 	// The node pulls the image for this start: the next placement may count on it.
 	nd.started[f.image], nd.images[f.image] = true, true
 	spec := p.instanceSpecLocked(f, in.id)
 	h, gen := nd.handle, nd.handleGen
-	p.background(func() { p.start(f, in, h, gen, spec) })
+	p.background(func() { p.start(f, in, h, gen, spec, after) })
 }
 
-func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec instance.Spec) {
+func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec instance.Spec, after []*release) {
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.StartTimeout)
 	defer cancel()
 	begin := time.Now()
+	if !p.awaitReleases(ctx, f, in, after) {
+		return
+	}
 	spec, err := p.withSecrets(ctx, f.name, spec)
 	var started instance.Instance
 	if err == nil {
@@ -117,8 +129,9 @@ func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec insta
 		return
 	}
 	nd := in.nd
+	p.wakeLocked(f)
 	if err != nil {
-		delete(f.instances, in.id)
+		p.dropInstanceLocked(f, in)
 		delete(p.known, in.id) // a container its start left behind is an orphan now
 		p.unreserveLocked(nd, in.res, false)
 		if errors.Is(err, driver.ErrUnavailable) {
@@ -151,6 +164,35 @@ func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec insta
 	p.becomeReadyLocked(in, ColdNew)
 	p.costMarkLocked(f, in, costWarm, in.startedAt)
 	p.prepareLocked(f, nd, in.startedAt) // the next start here only starts (prepare.go)
+}
+
+// awaitReleases waits until the stops a start evicted for (after) have returned, and reports
+// whether the start should go on: false when ctx ended meanwhile (Shutdown), or the instance
+// was taken out of service (Remove, a new version, a drain, its node lost), which it has then
+// left. What it leaves may be a prepared container it took: stopLocked removes that.
+func (p *Pool) awaitReleases(ctx context.Context, f *function, in *inst, after []*release) bool {
+	if len(after) == 0 {
+		return true
+	}
+	var err error
+	for _, r := range after {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && !in.gone && in.state == stateStarting && !p.closed {
+		return true
+	}
+	p.stopLocked(f, in)
+	f.broadcast()
+	return false
 }
 
 func (p *Pool) becomeReadyLocked(in *inst, how ColdKind) {
@@ -192,6 +234,7 @@ func (p *Pool) pauseLocked(f *function, in *inst) {
 		}
 		in.state, paused = statePaused, true
 		in.pausedAt = p.cfg.Now()
+		p.wakeLocked(f) // its pause_timeout counts from now
 		p.costMarkLocked(f, in, costPaused, in.pausedAt)
 		p.log.Info("paused idle instance", "function", f.name, "instance", in.id, "node", in.nd.id)
 		if f.waiting > 0 {
@@ -204,6 +247,7 @@ func (p *Pool) pauseLocked(f *function, in *inst) {
 // resume is replaced.
 func (p *Pool) resumeLocked(f *function, in *inst) {
 	in.state = stateResuming
+	p.wakeLocked(f) // one warm more: an idle one may be beyond min_instances now
 	h := in.nd.handle
 	p.background(func() {
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.PauseTimeout)
@@ -231,6 +275,7 @@ func (p *Pool) resumeLocked(f *function, in *inst) {
 		}
 		in.pausedAt, resumed = time.Time{}, true
 		in.lastUsed = p.cfg.Now()
+		p.wakeLocked(f)
 		p.becomeReadyLocked(in, ColdResumed)
 		p.costMarkLocked(f, in, costWarm, in.lastUsed)
 	})
@@ -245,6 +290,9 @@ func (p *Pool) release(f *function, in *inst, o Outcome) {
 	in.lastUsed = p.cfg.Now()
 	costReleaseLocked(in, in.lastUsed)
 	p.callEndedLocked(f, in.lastUsed)
+	if in.inFlight == 0 {
+		p.wakeLocked(f) // idle from now
+	}
 	switch {
 	case o != OutcomeOK:
 		p.log.Warn("replacing instance", "function", f.name, "instance", in.id, "node", in.nd.id, "outcome", o.String())
@@ -260,23 +308,29 @@ func (p *Pool) release(f *function, in *inst, o Outcome) {
 func (p *Pool) drainLocked(f *function, in *inst) {
 	wasStarting := in.state == stateStarting
 	in.state = stateDraining
+	p.wakeLocked(f)
 	if !wasStarting && in.inFlight == 0 {
 		p.stopLocked(f, in)
 	}
 }
 
 // stopLocked removes an instance from the pool and stops it in the background. Its reservation
-// is released once the node has removed it. An instance no longer in the pool is left alone.
-func (p *Pool) stopLocked(f *function, in *inst) {
+// is released once the node has removed it, less what a start claimed of it meanwhile
+// (makeRoomLocked). It returns the stop, or nil for an instance no longer in the pool, which is
+// left alone.
+func (p *Pool) stopLocked(f *function, in *inst) *release {
 	if f.instances[in.id] != in {
-		return
+		return nil
 	}
-	delete(f.instances, in.id)
+	p.dropInstanceLocked(f, in)
 	in.state = stateDraining
 	p.costMarkLocked(f, in, costNone, p.cfg.Now())
 	nd := in.nd
 	nd.releasing.MemoryMB += in.res.MemoryMB
 	nd.releasing.CPUMilli += in.res.CPUMilli
+	rel := &release{left: in.res, done: make(chan struct{})}
+	b := nd.book()
+	b.releases = append(b.releases, rel)
 	h, lostGen := nd.handle, nd.lostGen
 	p.wg.Add(1)
 	go func() {
@@ -287,33 +341,37 @@ func (p *Pool) stopLocked(f *function, in *inst) {
 		if p.cfg.OnStopped != nil {
 			p.cfg.OnStopped(in.id)
 		}
-		if err := h.StopInstance(ctx, in.id); err != nil {
+		begin := time.Now()
+		err := h.StopInstance(ctx, in.id)
+		if err != nil {
 			p.log.Error("instance failed to stop", "function", f.name, "instance", in.id, "node", nd.id, "error", err)
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		p.log.Debug("instance stopped", "function", f.name, "instance", in.id, "node", nd.id,
+			"took", time.Since(begin).Round(time.Millisecond))
 		// Known no more: if the stop failed (the engine away), the health check finds the
 		// container an orphan once the engine answers again, and removes it.
 		delete(p.known, in.id)
 		if nd.lostGen == lostGen { // else NodeLost dropped the node's reservations already
-			p.unreserveLocked(nd, in.res, true)
+			b := nd.book()
+			b.releases = slices.DeleteFunc(b.releases, func(r *release) bool { return r == rel })
+			p.unreserveLocked(nd, rel.left, true)
 		}
+		close(rel.done) // the starts that claimed its room go on
 	}()
+	return rel
 }
 
 // unreserveLocked gives r back on nd and wakes every function with waiting calls: room on the
 // node may be what they wait for.
 func (p *Pool) unreserveLocked(nd *node, r instance.Resources, wasReleasing bool) {
-	nd.reserved.MemoryMB -= r.MemoryMB
-	nd.reserved.CPUMilli -= r.CPUMilli
+	nd.reserved = minus(nd.reserved, r)
 	if wasReleasing {
-		nd.releasing.MemoryMB -= r.MemoryMB
-		nd.releasing.CPUMilli -= r.CPUMilli
+		nd.releasing = minus(nd.releasing, r)
 	}
-	for _, g := range p.fns {
-		if g.waiting > 0 {
-			g.broadcast()
-		}
+	for g := range p.waiters {
+		g.broadcast()
 	}
 }
 

@@ -56,7 +56,7 @@ func (p *Pool) adoptLocked(nd *node, listed []instance.Status, knownBefore map[s
 			p.becomeReadyLocked(in, Warm)
 			p.costMarkLocked(f, in, costWarm, now)
 		}
-		f.instances[id] = in
+		p.addInstanceLocked(f, in)
 		p.known[id] = struct{}{}
 		nd.reserve(in.res)
 		nd.started[f.image], nd.images[f.image] = true, true

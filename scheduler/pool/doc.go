@@ -38,10 +38,26 @@
 // instance goes is scheduler/placer's pure decision, fed by place.go. actions.go carries them
 // out through the instance's node agent: each action changes state under the pool's lock, talks
 // to the node in the background, and wakes the function's waiters when it settles. upkeep.go
-// runs the periodic work: Reap (idle policy, min_instances), the health check of every node
-// (health.go: replace idle instances that died behind the pool's back, resume ones paused
-// behind its back, remove containers it does not know, and keep starts and calls off a node
-// whose engine is unreachable) and RefreshNode (capabilities, capacity, images).
+// runs the periodic work: Reap (idle policy, min_instances, for the functions whose upkeep is
+// due: due.go), the health check of the nodes it
+// must list (health.go: replace idle instances that died behind the pool's back, resume ones
+// paused behind its back, remove containers it does not know, and keep starts and calls off a
+// node whose engine is unreachable) and RefreshNode (capabilities, capacity, images).
+//
+// # Following the nodes' events
+//
+// A node whose agent reports its instances' changes as the engine makes them (agent.Watcher:
+// Docker's events, Nomad's blocking queries, a remote agent's events) is not listed on a timer
+// (watch.go). From AddNode until its handle changes, it is lost, disconnected or the pool shuts
+// down, a goroutine follows its stream: each Resync (the stream opened, or opened again) lists
+// the node once (CheckNode: adoption, orphans, the unreachable rules); each event after it is
+// applied to the one instance it names, found by function and id: an idle instance that
+// exited or is gone is replaced, a ready one paused behind the pool's back is resumed, and
+// events about instances the pool is acting on itself, or does not know, change nothing. A
+// stream that fails with driver.ErrUnavailable makes the node unreachable; one that fails
+// otherwise is opened again a health interval later; driver.ErrNotSupported leaves the node to
+// the health tick, which lists every HealthInterval only the nodes that are not followed this
+// way or whose engine is unreachable.
 //
 // # Failing starts
 //
@@ -56,9 +72,34 @@
 // (capped by Config.Capacity) from its start until the node has removed it. A function whose one
 // instance fits on no node, even empty (or whose constraints no node carries), fails at once
 // with ErrNoCapacity. When every node is full, the placer picks a node where evicting idle
-// instances of other functions makes room, and the start evicts there only: paused ones first,
-// then ready ones beyond their function's min_instances, least recently used first; if no node
-// would have room even then, the call waits in the queue for room or its deadline.
+// instances of other functions makes room, and the start evicts there only (place.go), by value
+// (planEvict: the memory that would wait longest for its function's next call goes first):
+// paused instances, and ready ones beyond their function's min_instances; never one of a
+// function with calls waiting (they are about to take or resume it). The start claims the room
+// it needs at once, first from stops already under way that no other start claimed, then from
+// its own victims, and waits for those stops alone before it starts: a victim is stopped once,
+// concurrent cold starts do not take each other's room, and none waits behind unrelated stops,
+// pauses or starts. If no node would have room even then, the call waits in the queue for room
+// or its deadline.
+//
+// # Bookkeeping
+//
+// The pool's work per call and per tick does not grow with the number of functions or
+// instances: a call looks up its function and picks among that function's instances; Reap
+// visits only the functions whose upkeep is due, queued by due time (due.go: upkeep computes a
+// function's next due time from its instances, any change that could bring it forward wakes it
+// for the next tick, and a safety net visits each at least every minute, spread out);
+// placement looks at the nodes and the function's own instances, and at one node's idle
+// instances only when it must evict there (each node indexes its instances, stops and prepared
+// instances: nodeBook); a freed room wakes only the functions with calls waiting.
+//
+// # Prepared instances
+//
+// After a start, the function's next instance is prepared on that node (prepare.go: created,
+// its network sandbox running), so that the next start there only starts it. Each node keeps at
+// most Config.PreparedPerNode (32) of them, for the functions called most recently there; and
+// they are the first thing eviction removes: a start that must evict on a node discards there,
+// with its victims, the prepared instances of functions called no more recently than they.
 //
 // # Nodes
 //
@@ -86,11 +127,12 @@
 // (from its Info, and those of the instances started there) and the function's instances there
 // (spread); the instance records the node and the placer's reason (`hearth inspect`). Apart
 // from that, the node's state is orthogonal to the health check's: a node whose engine cannot
-// be reached (driver.ErrUnavailable from a listing or a start) takes no new instance and its
-// instances take no call until two listings in a row work again, without failing calls that
-// other nodes can serve. A call fails fast with driver.ErrUnavailable only when no node can
-// take an instance of its function and none of its instances may free a slot. A node's first
-// listing (in the background from AddNode) comes before any start there.
+// be reached (driver.ErrUnavailable from a listing, a start or its event stream) takes no new
+// instance and its instances take no call until two listings in a row work again, without
+// failing calls that other nodes can serve. A call fails fast with driver.ErrUnavailable only
+// when no node can take an instance of its function and none of its instances may free a
+// slot. A node's first listing (in the background from AddNode, or upon its event stream's
+// first Resync) comes before any start there.
 //
 // # Restarts
 //

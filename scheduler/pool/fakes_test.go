@@ -29,6 +29,7 @@ type fakeNode struct {
 	failErr  error                      // when non-nil, starts fail with it
 	listErr  error                      // when non-nil, listings fail with it
 	attempts int                        // StartInstance calls, failed ones included
+	listings int                        // Instances calls, failed ones included
 	canPause bool
 	alloc    instance.Resources
 }
@@ -118,6 +119,7 @@ func (n *fakeNode) StopInstance(ctx context.Context, id string) error {
 func (n *fakeNode) Instances(ctx context.Context) ([]instance.Status, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.listings++
 	if n.listErr != nil {
 		return nil, n.listErr
 	}
@@ -147,6 +149,96 @@ func (n *fakeNode) pauses() (paused, resumed int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.paused), len(n.resumed)
+}
+
+func (n *fakeNode) listCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.listings
+}
+
+// watchingNode is a fakeNode that reports its instances' changes (agent.Watcher) as the test
+// sends them: each stream opens with a Resync and carries what send gives it until the test
+// breaks it, its context ends, or, when openErr is set, fails at once with it.
+type watchingNode struct {
+	*fakeNode
+	wmu     sync.Mutex
+	fn      func(instance.Event) // the open stream's, nil when none is open
+	brk     chan error           // breaks the open stream
+	openErr error
+	streams int           // WatchInstances calls
+	ended   chan error    // what each stream returned
+	opened  chan struct{} // one per stream that opened
+}
+
+var _ agent.Watcher = (*watchingNode)(nil)
+
+func newWatchingNode(n *fakeNode) *watchingNode {
+	return &watchingNode{fakeNode: n, ended: make(chan error, 100), opened: make(chan struct{}, 100)}
+}
+
+func (n *watchingNode) WatchInstances(ctx context.Context, fn func(instance.Event)) error {
+	n.wmu.Lock()
+	n.streams++
+	if n.openErr != nil {
+		err := n.openErr
+		n.wmu.Unlock()
+		n.ended <- err
+		return err
+	}
+	brk := make(chan error, 1)
+	n.fn, n.brk = fn, brk
+	fn(instance.Event{Resync: true})
+	n.wmu.Unlock()
+	n.opened <- struct{}{}
+	var err error
+	select {
+	case <-ctx.Done():
+		err = ctx.Err()
+	case err = <-brk:
+	}
+	n.wmu.Lock()
+	if n.brk == brk {
+		n.fn, n.brk = nil, nil
+	}
+	n.wmu.Unlock()
+	n.ended <- err
+	return err
+}
+
+// send reports ev on the open stream; false when none is open.
+func (n *watchingNode) send(ev instance.Event) bool {
+	n.wmu.Lock()
+	defer n.wmu.Unlock()
+	if n.fn == nil {
+		return false
+	}
+	n.fn(ev)
+	return true
+}
+
+// breakStream ends the open stream with err, and makes the next ones fail at once with
+// openErr (nil: they open).
+func (n *watchingNode) breakStream(err, openErr error) {
+	n.wmu.Lock()
+	defer n.wmu.Unlock()
+	n.openErr = openErr
+	if n.brk != nil {
+		n.brk <- err
+		n.fn, n.brk = nil, nil
+	}
+}
+
+func (n *watchingNode) setOpenErr(err error) {
+	n.wmu.Lock()
+	defer n.wmu.Unlock()
+	n.openErr = err
+}
+
+func (n *watchingNode) streamCount() int {
+	n.wmu.Lock()
+	defer n.wmu.Unlock()
+	return n.streams
 }
 
 // clock is a settable fake clock.
@@ -180,6 +272,7 @@ func newEmptyPool(t *testing.T) (*Pool, *clock) {
 	t.Helper()
 	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	p := New(Config{Now: c.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(p.watchers.wg.Wait) // after Shutdown (cleanups run last first), which ends them
 	t.Cleanup(func() { p.Shutdown(false) })
 	return p, c
 }

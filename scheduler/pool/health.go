@@ -19,7 +19,8 @@ import (
 const listTimeout = 10 * time.Second
 
 // CheckHealth checks every node the pool can talk to (CheckNode), concurrently, and returns
-// when all are done. A disconnected or down node is not asked.
+// when all are done, watched nodes too (Run's tick lists only the others). A disconnected or
+// down node is not asked.
 func (p *Pool) CheckHealth(ctx context.Context) {
 	p.mu.Lock()
 	var ids []string
@@ -55,8 +56,10 @@ func (p *Pool) CheckHealth(ctx context.Context) {
 //     as above (an engine that stopped takes its containers down with it: they are listed
 //     exited and replaced, or removed as unknown when their stop could not reach the engine).
 //
-// The node registry calls it when an agent reports an instance event; Run calls it on every
-// health tick. It does nothing for a node that is disconnected, down or unknown.
+// A node whose agent reports its instances' changes (agent.Watcher) is listed upon each Resync
+// of its event stream, and its events are applied one instance at a time (watch.go); Run lists
+// on its health tick only the nodes that are not watched that way, or whose engine is
+// unreachable. It does nothing for a node that is disconnected, down or unknown.
 func (p *Pool) CheckNode(ctx context.Context, id string) {
 	p.mu.Lock()
 	nd := p.nodes[id]
@@ -96,6 +99,12 @@ func (p *Pool) CheckNode(ctx context.Context, id string) {
 		if nd.upListings++; nd.upListings < upListingsNeeded {
 			return
 		}
+	}
+	if nd.unreachable != nil && nd.watched {
+		// The stream's Resync came while the engine was away and was not listed for (watch.go);
+		// this listing may have begun before it. One more, now the engine answers, is a sound
+		// baseline for the events.
+		p.listSoonLocked(nd)
 	}
 	p.nodeReachableLocked(nd)
 	var notAdopted map[string]string

@@ -71,13 +71,22 @@ func (p *Pool) windowsLocked(f *function) (w keepalive.Windows, ok bool) {
 	return k.win, k.winErr == nil
 }
 
-// idlePlanLocked is upkeep's plan for f at now: the learned one when f scales to zero, has no
-// call in flight and has learned windows; planIdle's fixed timeouts otherwise.
+// idlePlanLocked is upkeep's plan for f at now: the learned one when learnedLocked says so;
+// planIdle's fixed timeouts otherwise.
 func (p *Pool) idlePlanLocked(f *function, now time.Time) idlePlan {
-	if w, ok := p.windowsLocked(f); ok && f.spec.MinInstances == 0 && f.ka.busy == 0 && f.waiting == 0 && !f.ka.idleSince.IsZero() {
+	if w, ok := p.learnedLocked(f); ok {
 		return planLearned(now, f.spec, w, f.ka.idleSince, f.views())
 	}
 	return planIdle(now, f.spec, true, f.views())
+}
+
+// learnedLocked returns the windows that govern f's idle instances, when they do: f scales to
+// zero, has no call in flight or waiting, and has learned windows.
+func (p *Pool) learnedLocked(f *function) (keepalive.Windows, bool) {
+	if f.spec.MinInstances > 0 || f.ka.busy > 0 || f.waiting > 0 || f.ka.idleSince.IsZero() {
+		return keepalive.Windows{}, false
+	}
+	return p.windowsLocked(f)
 }
 
 // planLearned decides what to do about an idle function (no call in flight since idleSince)

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"sort"
@@ -59,6 +60,16 @@ type node struct {
 	// tending is set while Run refreshes or checks the node, so that ticks do not pile up.
 	tending     bool
 	refreshedAt time.Time
+	// idx is the pool's index of the node's instances, stops and prepared instances (place.go).
+	idx nodeBook
+	// unwatch stops following the node's instance events, when its handle reports them
+	// (watch.go); watched is set while the stream is open (since its Resync): the health tick
+	// lists only nodes that are not watched, or unreachable. listing is set while a Resync's
+	// listing runs, listDue when another is wanted after it.
+	unwatch context.CancelFunc
+	watched bool
+	listing bool
+	listDue bool
 }
 
 // NodeStatus is one node as the pool sees it, for the API (GET /v1/nodes).
@@ -87,10 +98,11 @@ type NodeStatus struct {
 
 // AddNode adds a node, or takes a node back after its agent reconnected: the new handle
 // replaces the old one and the node takes new instances again, unless it is drained. The node's
-// Info is read and its instances listed at once in the background; no instance starts there
-// before that listing, and the first one that works since the pool was made adopts what the
-// node runs (adopt.go). Apply every function before adding nodes: a container of a function
-// the pool does not know yet is not adopted but stopped.
+// Info is read and its instances listed at once in the background (when the handle is an
+// agent.Watcher, upon its event stream's Resync: watch.go); no instance starts there before
+// that listing, and the first one that works since the pool was made adopts what the node runs
+// (adopt.go). Apply every function before adding nodes: a container of a function the pool
+// does not know yet is not adopted but stopped.
 func (p *Pool) AddNode(id string, n Node, labels map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -120,10 +132,15 @@ func (p *Pool) AddNode(id string, n Node, labels map[string]string) {
 	}
 	// A new session: what the old one could not reach says nothing of the engine.
 	nd.unreachable, nd.upListings, nd.lastErr, nd.lostErr = nil, 0, nil, nil
+	// A handle that reports its instances' changes is listed upon its stream's Resync (or
+	// when the stream fails before it): one listing rather than two.
+	watched := p.watchLocked(nd)
 	nd.tending = true
 	p.background(func() {
 		_ = p.RefreshNode(p.ctx, id)
-		p.CheckNode(p.ctx, id)
+		if !watched {
+			p.CheckNode(p.ctx, id)
+		}
 		p.mu.Lock()
 		nd.tending = false
 		p.mu.Unlock()
@@ -191,8 +208,9 @@ func (p *Pool) NodeDisconnected(id string) {
 	}
 	nd.state = placer.StateDisconnected
 	// A listing or a start that failed as the session went says nothing of the engine: the
-	// instances keep serving.
+	// instances keep serving. Its events went with the session.
 	nd.unreachable, nd.upListings = nil, 0
+	p.unwatchLocked(nd)
 	p.log.Warn("node disconnected: no new instances there until it reconnects", "node", id)
 	p.broadcastAllLocked()
 }
@@ -251,6 +269,7 @@ func (p *Pool) loseLocked(nd *node, reason error) {
 		}
 	}
 	nd.state, nd.lostErr, nd.adopt = placer.StateDown, reason, false
+	p.unwatchLocked(nd)
 	nd.reserved, nd.releasing = instance.Resources{}, instance.Resources{}
 	nd.lostGen++
 	p.log.Warn("node lost: its instances left the pool", "node", nd.id, "instances", len(gone), "reason", reason)
@@ -306,10 +325,8 @@ func (p *Pool) Nodes() []NodeStatus {
 func (p *Pool) NodeOf(instanceID string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, f := range p.fns {
-		if in := f.instances[instanceID]; in != nil {
-			return in.nd.id, true
-		}
+	if in := p.instanceLocked(instanceID); in != nil {
+		return in.nd.id, true
 	}
 	return "", false
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
@@ -28,65 +29,107 @@ func labelsMatch(labels, constraints map[string]string) bool {
 	return true
 }
 
+// nodeBook is the pool's index of one node (the node's idx field): its instances, its stops under
+// way and its prepared instances, so that placement, eviction and the prepared cap look at one
+// node's share rather than at every function's. NodeLost takes every instance of a node out of
+// the pool at once; an index made before the node's last loss (lostGen) is stale, and the first
+// use after it (book) starts afresh.
+type nodeBook struct {
+	gen uint64
+	// insts holds each instance in its function's instances on this node, from its start (or
+	// adoption: addInstanceLocked) until it leaves them (stopLocked, a failed start).
+	insts map[*inst]*function
+	// releases are the stops under way here (stopLocked), until each has returned.
+	releases []*release
+	// prepared holds the functions with an instance prepared here (prepare.go).
+	prepared map[*function]*prepared
+}
+
+// release is a stop under way: what its instance still reserves on the node that no start has
+// claimed (left), and done, closed once the stop has returned. A start that evicts claims its
+// room (makeRoomLocked) and waits for done before it starts.
+type release struct {
+	left instance.Resources
+	done chan struct{}
+}
+
+// book returns nd's index, emptied if it is from before the node's last loss.
+func (nd *node) book() *nodeBook {
+	if b := &nd.idx; b.insts == nil || b.gen != nd.lostGen {
+		*b = nodeBook{gen: nd.lostGen, insts: map[*inst]*function{}, prepared: map[*function]*prepared{}}
+	}
+	return &nd.idx
+}
+
+// addInstanceLocked puts in among f's instances, and in its node's index.
+func (p *Pool) addInstanceLocked(f *function, in *inst) {
+	f.instances[in.id] = in
+	in.nd.book().insts[in] = f
+	p.wakeLocked(f)
+}
+
+// dropInstanceLocked takes in out of f's instances and its node's index.
+func (p *Pool) dropInstanceLocked(f *function, in *inst) {
+	delete(f.instances, in.id)
+	delete(in.nd.book().insts, in)
+	p.wakeLocked(f)
+}
+
 func (p *Pool) demandOf(f *function) placer.Demand {
 	return placer.Demand{Function: f.name, Image: f.image, Resources: f.resources(), Constraints: constraintsOf(f.spec)}
 }
 
 // placeLocked asks the placer where a new instance of f goes, among the nodes that take new
 // instances now. The error wraps placer.ErrNoNode when none will.
+//
+// It costs the nodes and f's own instances, not every instance: the nodes are described first
+// without what eviction could free (a node with room now always beats one that needs eviction,
+// and Evictable weighs in nothing else), and only when none has room are the idle instances of
+// each node looked at (that node's alone, through its index).
 func (p *Pool) placeLocked(f *function) (placer.Decision, *node, error) {
-	d, err := placer.Place(p.placerNodesLocked(f), p.demandOf(f))
+	nodes := p.placerNodesLocked(f, false)
+	d, err := placer.Place(nodes, p.demandOf(f))
+	if err != nil && len(nodes) > 0 {
+		d, err = placer.Place(p.placerNodesLocked(f, true), p.demandOf(f))
+	}
 	if err != nil {
 		return d, nil, err
 	}
 	return d, p.nodes[d.Node], nil
 }
 
-// placerNodesLocked describes the placeable nodes to the placer for a new instance of f.
-func (p *Pool) placerNodesLocked(f *function) []placer.Node {
-	type tally struct {
-		fn, all int
-		evict   instance.Resources
-	}
-	tallies := make(map[string]*tally, len(p.nodes))
-	at := func(id string) *tally {
-		t := tallies[id]
-		if t == nil {
-			t = &tally{}
-			tallies[id] = t
+// placerNodesLocked describes the placeable nodes to the placer for a new instance of f; with
+// evictable, each with what evicting idle instances of other functions there would free.
+func (p *Pool) placerNodesLocked(f *function, evictable bool) []placer.Node {
+	own := make(map[*node]int, 2)
+	for _, in := range f.instances {
+		if in.version == f.version && in.state != stateDraining {
+			own[in.nd]++
 		}
-		return t
-	}
-	for _, g := range p.fns {
-		for _, in := range g.instances {
-			t := at(in.nd.id)
-			t.all++
-			if g == f && in.version == f.version && in.state != stateDraining {
-				t.fn++
-			}
-		}
-	}
-	for _, c := range p.evictionCandidatesLocked(f) {
-		t := at(c.node)
-		t.evict.MemoryMB += c.res.MemoryMB
-		t.evict.CPUMilli += c.res.CPUMilli
 	}
 	out := make([]placer.Node, 0, len(p.nodes))
 	for _, nd := range p.nodes {
 		if !nd.placeable() {
 			continue
 		}
-		t := at(nd.id)
-		out = append(out, placer.Node{ID: nd.id, State: placer.StateReady, Allocatable: nd.capacity, Reserved: nd.reserved,
-			Evictable: t.evict, Pause: nd.known && nd.canPause, Labels: nd.labels, Images: nd.images,
-			FunctionInstances: t.fn, Instances: t.all})
+		b := nd.book()
+		pn := placer.Node{ID: nd.id, State: placer.StateReady, Allocatable: nd.capacity, Reserved: nd.reserved,
+			Pause: nd.known && nd.canPause, Labels: nd.labels, Images: nd.images, FunctionInstances: own[nd],
+			Instances: len(b.insts)}
+		if evictable {
+			for _, r := range b.releases {
+				pn.Evictable = plus(pn.Evictable, r.left)
+			}
+			p.eachEvictableLocked(f, nd, func(_ *function, in *inst) { pn.Evictable = plus(pn.Evictable, in.res) })
+		}
+		out = append(out, pn)
 	}
 	return out
 }
 
 // scaleLocked serves f's waiting calls: it resumes and starts what planDemand asks for, on the
-// nodes the placer picks, making room on a full node by evicting idle instances of other
-// functions there.
+// nodes the placer picks. A start on a full node evicts idle instances of other functions there
+// (makeRoomLocked) and waits for those stops alone.
 func (p *Pool) scaleLocked(f *function) {
 	resume, start := planDemand(f.spec, f.waiting, f.demandViews())
 	for _, id := range resume {
@@ -100,84 +143,160 @@ func (p *Pool) scaleLocked(f *function) {
 		if err != nil {
 			return // no node has room: the call waits for some, or fails (unservableLocked)
 		}
+		var after []*release
 		if d.Evict {
-			p.makeRoomLocked(f, nd)
-			return
+			var ok bool
+			if after, ok = p.makeRoomLocked(f, nd); !ok {
+				return // the room went meanwhile: the call waits for some
+			}
 		}
-		p.startLocked(f, nd, d.Reason)
+		p.startLocked(f, nd, d.Reason, after...)
 	}
 }
 
-// makeRoomLocked stops idle instances of other functions on nd (paused first) to free what one
-// more instance of f lacks there, unless stops under way already free enough; the start then
-// happens when a waiter retries after those stops complete.
-func (p *Pool) makeRoomLocked(f *function, nd *node) {
-	settled := instance.Resources{MemoryMB: nd.reserved.MemoryMB - nd.releasing.MemoryMB,
-		CPUMilli: nd.reserved.CPUMilli - nd.releasing.CPUMilli}
-	short := shortfall(nd.capacity, settled, f.resources())
+// makeRoomLocked finds on nd the room one more instance of f lacks there: first in stops under
+// way whose room no other start has claimed, then by evicting idle instances of other functions
+// (planEvict). It claims that room for the start, so that no other start takes it meanwhile,
+// and returns the stops the start must wait for: those alone, not every stop on the node. false
+// when even evicting every candidate would not free enough.
+//
+// Prepared instances go first (prepare.go): those of functions called no more recently than the
+// newest victim are discarded with the victims.
+func (p *Pool) makeRoomLocked(f *function, nd *node) ([]*release, bool) {
+	short := shortfall(nd.capacity, nd.reserved, f.resources())
 	if fits(short) {
-		return // stops under way will make room
+		return nil, true
 	}
-	var cands []candidate
-	for _, c := range p.evictionCandidatesLocked(f) {
-		if c.node == nd.id {
-			cands = append(cands, c)
+	b := nd.book()
+	var from []*release
+	rest := short
+	for _, r := range b.releases {
+		if fits(rest) {
+			break
+		}
+		if (rest.MemoryMB > 0 && r.left.MemoryMB > 0) || (rest.CPUMilli > 0 && r.left.CPUMilli > 0) {
+			from = append(from, r)
+			rest = minus(rest, r.left)
 		}
 	}
-	for _, c := range planEvict(short, cands) {
-		g := p.fns[c.function]
-		p.log.Info("evicting idle instance to make room", "function", c.function, "instance", c.id, "node", c.node,
-			"paused", c.paused, "for", f.name)
-		p.stopLocked(g, g.instances[c.id])
+	if !fits(rest) {
+		victims := planEvict(rest, p.evictionCandidatesLocked(f, nd))
+		if victims == nil {
+			return nil, false
+		}
+		var newest time.Time
+		for _, c := range victims {
+			g := p.fns[c.function]
+			in := g.instances[c.id]
+			p.log.Info("evicting idle instance to make room", "function", c.function, "instance", c.id, "node", c.node,
+				"paused", c.paused, "for", f.name)
+			from = append(from, p.stopLocked(g, in))
+			if c.lastUsed.After(newest) {
+				newest = c.lastUsed
+			}
+		}
+		p.discardPreparedBeforeLocked(nd, f, newest)
 	}
+	after := make([]*release, 0, len(from))
+	for _, r := range from {
+		if fits(short) {
+			break
+		}
+		take := instance.Resources{MemoryMB: max(0, min(short.MemoryMB, r.left.MemoryMB)),
+			CPUMilli: max(0, min(short.CPUMilli, r.left.CPUMilli))}
+		r.left = minus(r.left, take)
+		short = minus(short, take)
+		// Claimed: the room is the start's now, reserved by it, no more by the stop.
+		nd.reserved = minus(nd.reserved, take)
+		nd.releasing = minus(nd.releasing, take)
+		after = append(after, r)
+	}
+	return after, true
 }
 
-// evictionCandidatesLocked lists idle instances of functions other than f on nodes the pool can
-// reach: every paused one, and ready ones beyond their function's min_instances.
-func (p *Pool) evictionCandidatesLocked(f *function) []candidate {
-	var cands []candidate
+// evictionCandidatesLocked lists the idle instances on nd that a start of f may evict
+// (eachEvictableLocked), each with when its function's next call is expected.
+func (p *Pool) evictionCandidatesLocked(f *function, nd *node) []candidate {
 	now := p.cfg.Now()
-	for _, g := range p.fns {
-		if g == f {
+	var cands []candidate
+	next := map[*function]time.Duration{}
+	p.eachEvictableLocked(f, nd, func(g *function, in *inst) {
+		// Once per function: the estimate walks a histogram.
+		d, ok := next[g]
+		if !ok {
+			d = p.nextCallInLocked(g, now)
+			next[g] = d
+		}
+		cands = append(cands, candidate{function: g.name, id: in.id, node: nd.id, paused: in.state == statePaused,
+			lastUsed: in.lastUsed, res: in.res, nextIn: d})
+	})
+	return cands
+}
+
+// eachEvictableLocked calls fn with each idle instance on nd that a start of f may evict: of
+// other functions, with no call waiting for them (a waiting call is about to take or resume
+// them), on a node the pool can reach; every paused one, and ready ones beyond their
+// function's min_instances (its least recently used: planIdle keeps the most recent warm). It
+// looks at nd's instances only (and, for a function with min_instances, at that function's).
+func (p *Pool) eachEvictableLocked(f *function, nd *node, fn func(g *function, in *inst)) {
+	if !nd.actionable() {
+		return
+	}
+	var withMin map[*function]bool
+	for in, g := range nd.book().insts {
+		if g == f || g.waiting > 0 || in.inFlight > 0 || g.instances[in.id] != in {
 			continue
 		}
-		first := len(cands)
-		var ready []candidate
-		warm := 0
-		for _, in := range g.instances {
-			v := view{state: in.state, current: in.version == g.version}
-			if v.warm() {
-				warm++
+		switch {
+		case in.state == statePaused, in.state == stateReady && g.spec.MinInstances == 0:
+			fn(g, in)
+		case in.state == stateReady:
+			if withMin == nil {
+				withMin = map[*function]bool{}
 			}
-			if in.inFlight > 0 || !in.nd.actionable() {
-				continue
-			}
-			c := candidate{function: g.name, id: in.id, node: in.nd.id, lastUsed: in.lastUsed, res: in.res}
-			switch in.state {
-			case statePaused:
-				c.paused = true
-				cands = append(cands, c)
-			case stateReady:
-				ready = append(ready, c)
-			}
-		}
-		if spare := warm - g.spec.MinInstances; spare > 0 {
-			// Keep the most recently used ready ones for min_instances.
-			sortByLastUsed(ready)
-			if spare < len(ready) {
-				ready = ready[:spare]
-			}
-			cands = append(cands, ready...)
-		}
-		if len(cands) > first {
-			// Only for functions with candidates: the estimate walks a histogram.
-			next := p.nextCallInLocked(g, now)
-			for i := first; i < len(cands); i++ {
-				cands[i].nextIn = next
-			}
+			withMin[g] = true
 		}
 	}
-	return cands
+	for g := range withMin {
+		for _, in := range spareReady(g, nd) {
+			fn(g, in)
+		}
+	}
+}
+
+// spareReady lists g's ready idle instances on nd beyond its min_instances: of all its ready
+// idle ones, the least recently used that its warm count can spare.
+func spareReady(g *function, nd *node) []*inst {
+	warm := 0
+	var ready []*inst
+	for _, in := range g.instances {
+		if (view{state: in.state, current: in.version == g.version}).warm() {
+			warm++
+		}
+		if in.state == stateReady && in.inFlight == 0 && in.nd.actionable() {
+			ready = append(ready, in)
+		}
+	}
+	spare := warm - g.spec.MinInstances
+	if spare <= 0 {
+		return nil
+	}
+	sort.Slice(ready, func(i, j int) bool { return ready[i].lastUsed.Before(ready[j].lastUsed) })
+	var out []*inst
+	for _, in := range ready[:min(spare, len(ready))] {
+		if in.nd == nd {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func plus(a, b instance.Resources) instance.Resources {
+	return instance.Resources{MemoryMB: a.MemoryMB + b.MemoryMB, CPUMilli: a.CPUMilli + b.CPUMilli}
+}
+
+func minus(a, b instance.Resources) instance.Resources {
+	return instance.Resources{MemoryMB: a.MemoryMB - b.MemoryMB, CPUMilli: a.CPUMilli - b.CPUMilli}
 }
 
 // unservableLocked says why a call of f that found no free slot should not wait for one:

@@ -139,33 +139,51 @@ func (c candidate) waste() float64 { return float64(c.res.MemoryMB) * c.nextIn.S
 // planEvict picks instances to stop so that short (the memory and CPU missing for a start) is
 // freed, by value: the instance whose memory would wait longest for its function's next call
 // (waste) goes first; among equals paused instances, then idle ready ones, least recently used
-// first.
+// first, then the order of cands.
 // It returns nil when all the candidates together would not free enough: evicting then would
 // cost warm instances and still not let the start happen.
+//
+// A node full of idle instances has hundreds of candidates and a start needs one or two of
+// them: each is found by a scan, rather than all of them sorted.
 func planEvict(short instance.Resources, cands []candidate) []candidate {
-	sorted := append([]candidate(nil), cands...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		if wi, wj := sorted[i].waste(), sorted[j].waste(); wi != wj {
-			return wi > wj
-		}
-		if sorted[i].paused != sorted[j].paused {
-			return sorted[i].paused
-		}
-		return sorted[i].lastUsed.Before(sorted[j].lastUsed)
-	})
+	var all instance.Resources
+	for _, c := range cands {
+		all.MemoryMB += c.res.MemoryMB
+		all.CPUMilli += c.res.CPUMilli
+	}
+	if all.MemoryMB < short.MemoryMB || all.CPUMilli < short.CPUMilli {
+		return nil
+	}
+	taken := make([]bool, len(cands))
 	var picked []candidate
-	for _, c := range sorted {
-		if short.MemoryMB <= 0 && short.CPUMilli <= 0 {
-			break
+	for short.MemoryMB > 0 || short.CPUMilli > 0 {
+		best := -1
+		for i := range cands {
+			if !taken[i] && (best < 0 || evictsBefore(cands[i], cands[best])) {
+				best = i
+			}
 		}
+		if best < 0 {
+			return nil
+		}
+		taken[best] = true
+		c := cands[best]
 		picked = append(picked, c)
 		short.MemoryMB -= c.res.MemoryMB
 		short.CPUMilli -= c.res.CPUMilli
 	}
-	if short.MemoryMB > 0 || short.CPUMilli > 0 {
-		return nil
-	}
 	return picked
+}
+
+// evictsBefore reports whether a goes before b in planEvict's order.
+func evictsBefore(a, b candidate) bool {
+	if wa, wb := a.waste(), b.waste(); wa != wb {
+		return wa > wb
+	}
+	if a.paused != b.paused {
+		return a.paused
+	}
+	return a.lastUsed.Before(b.lastUsed)
 }
 
 // shortfall is how much of each resource is missing for need to fit in capacity with reserved

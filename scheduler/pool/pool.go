@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,8 @@ type Config struct {
 	// StopTimeout bounds one instance stop; PauseTimeout one pause or resume.
 	StopTimeout  time.Duration
 	PauseTimeout time.Duration
-	// ReapInterval is how often idle instances are looked for.
+	// ReapInterval is how often Reap runs: it visits only the functions whose upkeep is due by
+	// then (due.go), so a short interval costs nothing per idle function.
 	ReapInterval time.Duration
 	// HealthInterval is how often every node is asked which instances still run, so that one
 	// that died (killed, out of memory) while idle is replaced before a call finds it.
@@ -64,12 +66,15 @@ type Config struct {
 	// instances follow its idle_timeout and pause_timeout alone. KeepAlive tunes the learning.
 	FixedKeepAlive bool
 	KeepAlive      keepalive.Config
+	// PreparedPerNode caps the instances prepared ahead on each node (prepare.go): those of the
+	// functions called most recently are kept. Zero takes the default, 32; negative prepares none.
+	PreparedPerNode int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{StartTimeout: 2 * time.Minute, StopTimeout: 30 * time.Second, PauseTimeout: 10 * time.Second,
-		ReapInterval: 250 * time.Millisecond, HealthInterval: 2 * time.Second, Now: time.Now}
+		ReapInterval: 250 * time.Millisecond, HealthInterval: 2 * time.Second, Now: time.Now, PreparedPerNode: 32}
 }
 
 // Pool owns the instances of every function, on every node. It is safe for concurrent use.
@@ -103,6 +108,13 @@ type Pool struct {
 	cost costBook // guarded by mu
 	// prep is the pool's part of instances prepared ahead (prepare.go).
 	prep prepareState // guarded by mu
+	// due orders the functions by when their upkeep is next due, for Reap (due.go).
+	due dueHeap // guarded by mu
+	// waiters holds the functions with calls waiting in Acquire: what a freed room or a new node
+	// may serve, found without a scan of every function.
+	waiters map[*function]struct{} // guarded by mu
+	// watchers are the goroutines following the nodes' instance events (watch.go).
+	watchers watchers
 }
 
 // function is one function's slice of the pool. All fields are guarded by Pool.mu.
@@ -131,6 +143,9 @@ type function struct {
 	ka keepAlive
 	// prep is its instance prepared ahead, if any (prepare.go).
 	prep *prepared
+	// due is when its upkeep is next due, dueIdx its index in Pool.due (-1: not queued).
+	due    time.Time
+	dueIdx int
 }
 
 // New returns an empty pool with no node: AddNode gives it nodes to run instances on.
@@ -154,12 +169,15 @@ func New(cfg Config, log *slog.Logger) *Pool {
 	if cfg.Now == nil {
 		cfg.Now = def.Now
 	}
+	if cfg.PreparedPerNode == 0 {
+		cfg.PreparedPerNode = def.PreparedPerNode
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Pool{log: log, cfg: cfg, ctx: ctx, cancel: cancel, fns: map[string]*function{}, nodes: map[string]*node{},
-		known: map[string]struct{}{}}
+		known: map[string]struct{}{}, waiters: map[*function]struct{}{}}
 }
 
 // Apply registers a function or moves it to a new version. When the new version runs the same
@@ -172,7 +190,7 @@ func (p *Pool) Apply(fn api.Function) {
 	defer p.mu.Unlock()
 	f := p.fns[fn.Name]
 	if f == nil {
-		f = &function{name: fn.Name, instances: map[string]*inst{}, changed: make(chan struct{})}
+		f = &function{name: fn.Name, instances: map[string]*inst{}, changed: make(chan struct{}), dueIdx: -1}
 		p.fns[fn.Name] = f
 	}
 	spec := fn.Version.Spec.WithDefaults()
@@ -221,6 +239,7 @@ func (p *Pool) Remove(name string) {
 	delete(p.fns, name)
 	p.dropCostLocked(name)
 	f.removed = true
+	p.unqueueLocked(f)
 	p.discardPreparedLocked(f)
 	for _, in := range f.instances {
 		p.drainLocked(f, in)
@@ -254,7 +273,9 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 	)
 	stopWaiting := func() {
 		if waitingOn != nil {
-			waitingOn.waiting--
+			if waitingOn.waiting--; waitingOn.waiting == 0 {
+				delete(p.waiters, waitingOn)
+			}
 			waitingOn = nil
 		}
 	}
@@ -295,7 +316,9 @@ func (p *Pool) acquireLocked(ctx context.Context, name string) (*Lease, error) {
 				return nil, fmt.Errorf("function %s: %d calls are waiting already: %w", name, f.waiting, ErrQueueFull)
 			}
 			waitingOn, seen = f, f.failures
-			f.waiting++
+			if f.waiting++; f.waiting == 1 {
+				p.waiters[f] = struct{}{}
+			}
 		} else if f.failures != seen && f.pendingCount() == 0 {
 			// A start or resume failed while this call waited and nothing else is under way:
 			// waiting on would only run into the deadline, so report the cause now.
@@ -450,4 +473,34 @@ func (f *function) resources() instance.Resources {
 func (f *function) broadcast() {
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// instanceLocked finds an instance of the pool by id. An id the pool made reads
+// "<function>-v<version>-<random>" (newInstanceID), so the function's entries are looked up by
+// name ("NAME", or "NAME@version" for an older version served beside the current one); only an
+// id of another shape costs a scan of every function.
+func (p *Pool) instanceLocked(id string) *inst {
+	if rest, _, ok := cutLast(id, "-"); ok {
+		if base, version, ok := cutLast(rest, "-v"); ok {
+			for _, entry := range [...]string{base, base + "@" + version} {
+				if f := p.fns[entry]; f != nil && f.instances[id] != nil {
+					return f.instances[id]
+				}
+			}
+		}
+	}
+	for _, f := range p.fns {
+		if in := f.instances[id]; in != nil {
+			return in
+		}
+	}
+	return nil
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }

@@ -16,10 +16,19 @@ import (
 // container and its network sandbox made (agent/driver/docker/prepare.go).
 //
 // The rules:
-//   - at most one prepared instance per function, on the node of its newest instance;
-//   - one is prepared after each successful start, and by upkeep (Apply of a new version, each
-//     reap tick) whenever the function has instances and none is prepared; never for a function
-//     that takes its secrets as files (their values are written at start);
+//   - at most one prepared instance per function, on the node of its newest instance, and at
+//     most Config.PreparedPerNode (32) per node: each costs the engine a container and a running
+//     sandbox, and a node with hundreds of functions would otherwise hold hundreds. When a node
+//     has its fill, a new one replaces that of the function called least recently there;
+//   - prepared instances are the first thing a start that must evict removes: with its victims,
+//     those on the node of functions called no more recently than the newest victim are
+//     discarded (makeRoomLocked). They are kept out of the reservations (they hold no memory to
+//     speak of) and so never make room by themselves; but a function colder than the instances
+//     evicted for want of room is not worth a container kept ready for it;
+//   - one is prepared after each successful start, and by upkeep (Apply of a new version, the
+//     function's upkeep when due: due.go) whenever the function has instances and none is
+//     prepared; never for a function that takes its secrets as files (their values are written
+//     at start);
 //   - it is used by a start of the same version on the same node session; any other start
 //     leaves it be. A start of it that fails is an ordinary failed start;
 //   - it is discarded (stopped through StopInstance) on a new version, Remove, a drain or loss
@@ -87,8 +96,67 @@ func (p *Pool) takePreparedLocked(f *function, nd *node) string {
 	if pr == nil || !pr.ready || pr.nd != nd || pr.version != f.version || pr.handleGen != nd.handleGen {
 		return ""
 	}
-	f.prep = nil
+	p.forgetPreparedLocked(f)
 	return pr.id
+}
+
+// forgetPreparedLocked drops f's prepared instance from the pool's books (not from its node).
+func (p *Pool) forgetPreparedLocked(f *function) {
+	if pr := f.prep; pr != nil {
+		if b := pr.nd.book(); b.prepared[f] == pr {
+			delete(b.prepared, f)
+		}
+		f.prep = nil
+	}
+}
+
+// lastCallLocked is when f was last seen in use, for the prepared cap: now while a call is in
+// flight or waiting, else the end of its last call or its prepared instance's last use,
+// whichever is newer.
+func (f *function) lastCallLocked(now time.Time) time.Time {
+	if f.ka.busy > 0 || f.waiting > 0 {
+		return now
+	}
+	t := f.ka.idleSince
+	if f.prep != nil && f.prep.lastCall.After(t) {
+		t = f.prep.lastCall
+	}
+	return t
+}
+
+// preparedDueLocked is when f's prepared instance next needs upkeep (due.go): its expiry once
+// f has had no call for long enough, or a failed prepare's retry; zero for none.
+func (p *Pool) preparedDueLocked(f *function, now time.Time) time.Time {
+	if pr := f.prep; pr != nil {
+		for _, in := range f.instances {
+			if in.inFlight > 0 {
+				return time.Time{} // the call's end wakes the function
+			}
+		}
+		// tendPreparedLocked discards it once strictly past the keep.
+		return pr.lastCall.Add(preparedKeep(f) + time.Nanosecond)
+	}
+	if retry := p.prep.retryAt[f]; retry.After(now) && f.liveCount() > 0 {
+		return retry
+	}
+	return time.Time{}
+}
+
+// preparedKeep is how long f's prepared instance is kept after its last call.
+func preparedKeep(f *function) time.Duration {
+	return f.spec.IdleTimeout.D() + f.spec.PauseTimeout.D() + max(f.spec.PauseTimeout.D(), prepareKeepMin)
+}
+
+// discardPreparedBeforeLocked discards the instances prepared on nd for functions other than f
+// last called no later than t: what a start that evicts instances used up to t removes first.
+func (p *Pool) discardPreparedBeforeLocked(nd *node, f *function, t time.Time) {
+	now := p.cfg.Now()
+	for g := range nd.book().prepared {
+		if g != f && !g.lastCallLocked(now).After(t) {
+			p.log.Debug("discarding an instance prepared ahead: its node is full", "function", g.name, "node", nd.id)
+			p.discardPreparedLocked(g)
+		}
+	}
 }
 
 // tendPreparedLocked discards f's prepared instance when it is no longer wanted, and prepares one
@@ -102,7 +170,7 @@ func (p *Pool) tendPreparedLocked(f *function, now time.Time) {
 				pr.lastCall = in.lastUsed
 			}
 		}
-		keep := f.spec.IdleTimeout.D() + f.spec.PauseTimeout.D() + max(f.spec.PauseTimeout.D(), prepareKeepMin)
+		keep := preparedKeep(f)
 		switch {
 		case f.removed || pr.version != f.version:
 		case pr.handleGen != pr.nd.handleGen || !pr.nd.placeable():
@@ -124,9 +192,10 @@ func (p *Pool) tendPreparedLocked(f *function, now time.Time) {
 }
 
 // prepareLocked asks nd to prepare f's next instance, unless f has one, nd cannot, or a recent
-// prepare failed.
+// prepare failed. On a node with its fill of prepared instances, the one of the function called
+// least recently is discarded for it.
 func (p *Pool) prepareLocked(f *function, nd *node, now time.Time) {
-	if f.prep != nil || f.removed || p.closed || !nd.placeable() {
+	if f.prep != nil || f.removed || p.closed || !nd.placeable() || p.cfg.PreparedPerNode < 0 {
 		return
 	}
 	h, ok := nd.handle.(preparer)
@@ -139,8 +208,26 @@ func (p *Pool) prepareLocked(f *function, nd *node, now time.Time) {
 	if now.Before(p.prep.retryAt[f]) {
 		return
 	}
+	b := nd.book()
+	if len(b.prepared) >= p.cfg.PreparedPerNode {
+		// Only for a function called more recently than the least recent one prepared there:
+		// else every upkeep of a function left out would displace another, which would displace
+		// it in turn.
+		var oldest *function
+		var at time.Time
+		for g := range b.prepared {
+			if t := g.lastCallLocked(now); oldest == nil || t.Before(at) {
+				oldest, at = g, t
+			}
+		}
+		if !f.lastCallLocked(now).After(at) {
+			return
+		}
+		p.discardPreparedLocked(oldest)
+	}
 	pr := &prepared{id: newInstanceID(f.name, f.version), version: f.version, nd: nd, handleGen: nd.handleGen, lastCall: now}
 	f.prep = pr
+	b.prepared[f] = pr
 	p.known[pr.id] = struct{}{}
 	spec := p.instanceSpecLocked(f, pr.id)
 	p.background(func() {
@@ -173,7 +260,7 @@ func (p *Pool) prepareLocked(f *function, nd *node, now time.Time) {
 				}
 			}
 			if f.prep == pr {
-				f.prep = nil
+				p.forgetPreparedLocked(f)
 			}
 			if errors.Is(err, driver.ErrNotSupported) || errors.Is(err, errSecretsAtStart) {
 				delete(p.known, pr.id) // nothing was made
@@ -206,7 +293,7 @@ func (p *Pool) discardPreparedLocked(f *function) {
 	if pr == nil {
 		return
 	}
-	f.prep = nil
+	p.forgetPreparedLocked(f)
 	if pr.ready {
 		p.stopPreparedLocked(f, pr)
 	}

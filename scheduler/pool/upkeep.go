@@ -15,11 +15,14 @@ import (
 // again once known; until then they are read on every upkeep tick.
 const nodeRefresh = 30 * time.Second
 
-// Run keeps the pool until ctx ends, then shuts it down (Shutdown(Config.KeepOnShutdown)):
-// every ReapInterval it pauses and stops idle instances and keeps min_instances warm (Reap);
-// every HealthInterval it compares the pool with what each node runs and mends the difference
-// (CheckNode, health.go), each node on its own so that a slow one holds up no other; and it
-// reads each node's Info (RefreshNode) until known, then every nodeRefresh.
+// Run keeps the pool until ctx ends, then shuts it down (Shutdown(Config.KeepOnShutdown)) and
+// waits for the nodes' event watchers: every ReapInterval it pauses and stops idle instances
+// and keeps min_instances warm (Reap); every HealthInterval it compares the pool with what each
+// node runs and mends the difference (CheckNode, health.go), each node on its own so that a
+// slow one holds up no other, for the nodes whose instance events it does not follow
+// (watch.go: a node that reports them is listed only when its stream (re)starts, and while
+// its engine is unreachable); and it reads each node's Info (RefreshNode) until known, then
+// every nodeRefresh.
 func (p *Pool) Run(ctx context.Context) error {
 	reap := time.NewTicker(p.cfg.ReapInterval)
 	defer reap.Stop()
@@ -32,6 +35,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			tending.Wait()
 			p.Shutdown(p.cfg.KeepOnShutdown)
+			p.watchers.wg.Wait() // they end with the pool's context, which Shutdown cancels
 			return nil
 		case <-reap.C:
 			p.Reap()
@@ -42,7 +46,9 @@ func (p *Pool) Run(ctx context.Context) error {
 }
 
 // tendNodes starts, for every node the pool can talk to and that has nothing under way yet, a
-// refresh of its Info when due and, with check, a health check.
+// refresh of its Info when due and, with check, a health check of the nodes whose events the
+// pool does not follow, or whose engine is unreachable (the two listings that end that time
+// are the tick's).
 func (p *Pool) tendNodes(ctx context.Context, wg *sync.WaitGroup, check bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -55,7 +61,8 @@ func (p *Pool) tendNodes(ctx context.Context, wg *sync.WaitGroup, check bool) {
 			continue
 		}
 		refresh := !nd.known || now.Sub(nd.refreshedAt) >= nodeRefresh
-		if !refresh && !check {
+		list := check && (!nd.watched || nd.unreachable != nil)
+		if !refresh && !list {
 			continue
 		}
 		nd.tending = true
@@ -64,7 +71,7 @@ func (p *Pool) tendNodes(ctx context.Context, wg *sync.WaitGroup, check bool) {
 			if refresh {
 				_ = p.RefreshNode(ctx, id)
 			}
-			if check {
+			if list {
 				p.CheckNode(ctx, id)
 			}
 			p.mu.Lock()
@@ -125,9 +132,11 @@ func (p *Pool) RefreshNode(ctx context.Context, id string) error {
 	return nil
 }
 
-// Reap applies the idle policy to every function at the pool's clock: instances idle past
-// idle_timeout are paused (or stopped, when their node cannot pause), paused ones past
-// pause_timeout are stopped, and min_instances are kept warm.
+// Reap runs the upkeep that is due at the pool's clock: instances idle past idle_timeout are
+// paused (or stopped, when their node cannot pause), paused ones past pause_timeout are
+// stopped, and min_instances are kept warm. It visits only the functions whose upkeep is due
+// (due.go), each of which is queued again for its next due time: a tick costs what is due, not
+// the number of functions.
 func (p *Pool) Reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -135,7 +144,7 @@ func (p *Pool) Reap() {
 		return
 	}
 	now := p.cfg.Now()
-	for _, f := range p.fns {
+	for _, f := range p.popDueLocked(now) {
 		p.upkeepLocked(f, now)
 	}
 }

@@ -25,11 +25,10 @@ type poolNodes struct{ p *pool.Pool }
 func (a poolNodes) AddNode(id string, n agent.Agent, labels map[string]string) {
 	a.p.AddNode(id, n, labels)
 }
-func (a poolNodes) DrainNode(id string, drain bool)          { a.p.DrainNode(id, drain) }
-func (a poolNodes) NodeDisconnected(id string)               { a.p.NodeDisconnected(id) }
-func (a poolNodes) NodeLost(id string, reason error)         { a.p.NodeLost(id, reason) }
-func (a poolNodes) RemoveNode(id string)                     { a.p.RemoveNode(id) }
-func (a poolNodes) CheckNode(ctx context.Context, id string) { a.p.CheckNode(ctx, id) }
+func (a poolNodes) DrainNode(id string, drain bool)  { a.p.DrainNode(id, drain) }
+func (a poolNodes) NodeDisconnected(id string)       { a.p.NodeDisconnected(id) }
+func (a poolNodes) NodeLost(id string, reason error) { a.p.NodeLost(id, reason) }
+func (a poolNodes) RemoveNode(id string)             { a.p.RemoveNode(id) }
 
 // logSource reads an instance's output from the node it runs on.
 type logSource struct {
