@@ -178,15 +178,27 @@ type Version struct {
 	Aliases []string `json:"aliases,omitempty"`
 }
 
-// FunctionList is the body of GET /v1/functions.
+// FunctionList is the body of GET /v1/functions: a page of functions sorted by name. Next,
+// when set, is the cursor of the following page (pass it as ?after=); the last page has none.
 type FunctionList struct {
 	Items []Function `json:"items"`
+	Next  string     `json:"next,omitempty"`
 }
 
-// VersionList is the body of GET /v1/functions/{name}/versions, newest first.
+// VersionList is the body of GET /v1/functions/{name}/versions: a page of versions, newest
+// first. Next, when set, is the cursor of the following page (pass it as ?after=): the number
+// of the page's oldest version.
 type VersionList struct {
 	Items []Version `json:"items"`
+	Next  string    `json:"next,omitempty"`
 }
+
+// Paging of the function and version lists (?limit=): a page holds DefaultListLimit items
+// unless the request asks for another number, up to MaxListLimit.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
 
 // PoolStatus is a function's instances as the pool sees them.
 type PoolStatus struct {

@@ -22,7 +22,7 @@ func TestSeedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fns, err := st.ListFunctions(ctx)
+	fns, err := st.ListFunctions(ctx, store.FunctionPage{})
 	if err != nil || len(fns) != 20 {
 		t.Fatalf("ListFunctions: %d functions, %v; want 20", len(fns), err)
 	}

@@ -40,7 +40,8 @@ func (a *app) runList(ctx context.Context, cmd *cobra.Command, r remote, format 
 	if err != nil {
 		return err
 	}
-	// The server promises no order; a sorted list reads the same on every run.
+	// The client follows the server's pages, sorted by name; an older server promised no
+	// order, and a sorted list reads the same on every run.
 	slices.SortFunc(fns, func(x, y api.Function) int { return strings.Compare(x.Name, y.Name) })
 	out := cmd.OutOrStdout()
 	if format == output.JSON {

@@ -29,6 +29,9 @@ type RecorderConfig struct {
 // batchSize is how many records make a batch worth writing before the flush interval is up.
 const batchSize = 256
 
+// maxSpare bounds the capacity of the slice of records kept for reuse between writes.
+const maxSpare = 4 * batchSize
+
 // recordTimeout bounds one write of records. It is well above the store's own wait for a lock
 // held by another process (sqlstore's busy timeout, 5 s), so that such a wait ends in the
 // store's ErrUnavailable rather than in this deadline, which would cut the write off midway.
@@ -160,6 +163,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 		}
 		clear(batch) // drop the references to bodies and headers the records may hold
 		spare = batch
+		if cap(spare) > maxSpare {
+			// A burst grew it towards Buffer: such a slice, kept as the spare, would stay the
+			// size of the burst for good (a megabyte at 4096 records).
+			spare = make([]api.Call, 0, batchSize)
+		}
 	}
 	for {
 		select {

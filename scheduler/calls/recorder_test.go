@@ -117,3 +117,27 @@ func TestRecorderPrunesOldCalls(t *testing.T) {
 		t.Fatalf("a recent call was removed: %v", err)
 	}
 }
+
+// After a burst, the records' slices shrink back: the recorder's memory is its steady state's,
+// not its largest burst's.
+func TestRecorderShrinksAfterABurst(t *testing.T) {
+	r, _, stop := runRecorder(t)
+	defer stop()
+	now := time.Now()
+	for i := range 3000 {
+		r.Record(api.Call{ID: fmt.Sprintf("c%04d", i), Function: "f", Status: api.CallSucceeded, CreatedAt: now, FinishedAt: now})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 2 { // the burst's slice is written, then the spare takes its turn
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.Record(api.Call{ID: "after", Function: "f", Status: api.CallSucceeded, CreatedAt: now, FinishedAt: now})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := cap(r.pending); c > maxSpare {
+		t.Errorf("the pending records' slice holds room for %d after the burst, want at most %d", c, maxSpare)
+	}
+}

@@ -88,9 +88,7 @@ func TestRolesAndScopes(t *testing.T) {
 	reg := &fakeRegistry{
 		get:    func(name string) (api.Function, error) { return sampleFunction(name, 1), nil },
 		delete: func(string) error { return nil },
-		list: func() ([]api.Function, error) {
-			return []api.Function{sampleFunction("hello", 1), sampleFunction("other", 1)}, nil
-		},
+		list:   listing(sampleFunction("hello", 1), sampleFunction("other", 1)),
 	}
 	srv, _ := serveBare(t, reg, withEverything)
 	tests := []struct {
@@ -224,7 +222,7 @@ func TestStateChangesNeedTheirContentType(t *testing.T) {
 }
 
 func TestForeignHostsAndOriginsAreRefused(t *testing.T) {
-	reg := &fakeRegistry{list: func() ([]api.Function, error) { return nil, nil }}
+	reg := &fakeRegistry{list: listing()}
 	srv, inv := serve(t, reg, func(d *httpapi.Deps) {
 		d.Hosts = []string{"127.0.0.1", "localhost", "hearth.example.com"}
 		d.UI = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ui") })

@@ -11,14 +11,16 @@ import (
 
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/scheduler/auth"
+	"github.com/hearthfn/hearth/scheduler/store"
 )
 
 // Registry is what the function endpoints need.
 type Registry interface {
 	Deploy(ctx context.Context, name string, src io.Reader, progress func(string)) (api.Function, bool, error)
 	Get(ctx context.Context, name string) (api.Function, error)
-	List(ctx context.Context) ([]api.Function, error)
-	Versions(ctx context.Context, name string) ([]api.Version, error)
+	// List and Versions answer a page (store.FunctionPage, store.VersionPage).
+	List(ctx context.Context, page store.FunctionPage) ([]api.Function, error)
+	Versions(ctx context.Context, name string, page store.VersionPage) ([]api.Version, error)
 	Delete(ctx context.Context, name string) error
 	// Configure changes a function's settings (scheduler/registry.Registry.Configure).
 	Configure(ctx context.Context, name string, patch api.ConfigPatch) (api.Function, error)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +26,8 @@ import (
 type fakeRegistry struct {
 	deploy   func(ctx context.Context, name string, src io.Reader, progress func(string)) (api.Function, bool, error)
 	get      func(name string) (api.Function, error)
-	list     func() ([]api.Function, error)
-	versions func(name string) ([]api.Version, error)
+	list     func(page store.FunctionPage) ([]api.Function, error)
+	versions func(name string, page store.VersionPage) ([]api.Version, error)
 	delete   func(name string) error
 
 	mu    sync.Mutex
@@ -65,20 +66,35 @@ func (f *fakeRegistry) Get(_ context.Context, name string) (api.Function, error)
 	return f.get(name)
 }
 
-func (f *fakeRegistry) List(context.Context) ([]api.Function, error) {
+func (f *fakeRegistry) List(_ context.Context, page store.FunctionPage) ([]api.Function, error) {
 	f.record("List")
 	if f.list == nil {
 		return nil, errUnscripted
 	}
-	return f.list()
+	return f.list(page)
 }
 
-func (f *fakeRegistry) Versions(_ context.Context, name string) ([]api.Version, error) {
+func (f *fakeRegistry) Versions(_ context.Context, name string, page store.VersionPage) ([]api.Version, error) {
 	f.record("Versions " + name)
 	if f.versions == nil {
 		return nil, errUnscripted
 	}
-	return f.versions(name)
+	return f.versions(name, page)
+}
+
+// listing returns a fake registry's list: the page of fns (sorted by name) that page selects,
+// as the store selects it.
+func listing(fns ...api.Function) func(store.FunctionPage) ([]api.Function, error) {
+	return func(page store.FunctionPage) ([]api.Function, error) {
+		out := []api.Function{}
+		for _, fn := range fns {
+			if fn.Name > page.After && (page.Names == nil || slices.Contains(page.Names, fn.Name)) &&
+				(page.Limit <= 0 || len(out) < page.Limit) {
+				out = append(out, fn)
+			}
+		}
+		return out, nil
+	}
 }
 
 func (f *fakeRegistry) Delete(_ context.Context, name string) error {
@@ -230,7 +246,7 @@ func notFound(name string) error {
 
 func TestListFunctions(t *testing.T) {
 	want := []api.Function{sampleFunction("alpha", 1), sampleFunction("beta", 3)}
-	reg := &fakeRegistry{list: func() ([]api.Function, error) { return want, nil }}
+	reg := &fakeRegistry{list: listing(want...)}
 	srv, _ := serve(t, reg)
 
 	var got api.FunctionList
@@ -241,7 +257,7 @@ func TestListFunctions(t *testing.T) {
 }
 
 func TestListFunctionsError(t *testing.T) {
-	reg := &fakeRegistry{list: func() ([]api.Function, error) { return nil, errors.New("database is locked") }}
+	reg := &fakeRegistry{list: func(store.FunctionPage) ([]api.Function, error) { return nil, errors.New("database is locked") }}
 	srv, _ := serve(t, reg)
 
 	e := errorBody(t, do(t, http.MethodGet, srv.URL+"/v1/functions", nil), http.StatusInternalServerError)
@@ -304,7 +320,7 @@ func TestDeleteFunction(t *testing.T) {
 
 func TestListVersions(t *testing.T) {
 	v2, v1 := sampleFunction("hello", 2).Version, sampleFunction("hello", 1).Version
-	reg := &fakeRegistry{versions: func(name string) ([]api.Version, error) {
+	reg := &fakeRegistry{versions: func(name string, _ store.VersionPage) ([]api.Version, error) {
 		if name != "hello" {
 			return nil, notFound(name)
 		}

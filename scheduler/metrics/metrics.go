@@ -90,6 +90,17 @@ func (m *Metrics) CallDone(function, outcome string, took time.Duration) {
 	}
 }
 
+// Forget drops a deleted function's series, so that the metrics hold the functions that exist
+// (and those deleted since the last scrape did not see go), not every function there ever
+// was: a server that deploys and deletes functions all day keeps its memory and its scrapes
+// the size of what it runs. A function deployed again under the name counts from zero.
+func (m *Metrics) Forget(function string) {
+	only := prometheus.Labels{"function": function}
+	m.calls.DeletePartialMatch(only)
+	m.callDuration.DeletePartialMatch(only)
+	m.coldStarts.DeletePartialMatch(only)
+}
+
 // timed says whether a call with this outcome goes into the duration histogram: calls that
 // reached an instance, or failed starting or running one. Refusals (not_found, too_large,
 // queue_full, unavailable) and callers that went away would only blur the latency.

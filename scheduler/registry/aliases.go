@@ -67,11 +67,26 @@ type routes struct {
 type fnRoutes struct {
 	table api.Routing
 	// applied are the versions with a pool entry "NAME@N", true when it was applied as pinned
-	// only (no min_instances kept warm for it).
+	// only (no min_instances kept warm for it). nil until one is (most functions serve their
+	// current version only), as pinned is.
 	applied map[int]bool
 	// pinned are the versions a call pinned: their entries stay until the version is current
 	// or the function is deleted.
 	pinned map[int]bool
+}
+
+func (fr *fnRoutes) apply(version int, pinnedOnly bool) {
+	if fr.applied == nil {
+		fr.applied = map[int]bool{}
+	}
+	fr.applied[version] = pinnedOnly
+}
+
+func (fr *fnRoutes) pin(version int) {
+	if fr.pinned == nil {
+		fr.pinned = map[int]bool{}
+	}
+	fr.pinned[version] = true
 }
 
 // EntryName is the pool entry of a function's version that is not current.
@@ -119,10 +134,10 @@ func (r *Registry) Pin(ctx context.Context, function string, version int) (strin
 	if fr.table.Current == version {
 		return function, nil
 	}
-	fr.pinned[version] = true
+	fr.pin(version)
 	if _, ok := fr.applied[version]; !ok {
 		r.applyEntry(function, v, true)
-		fr.applied[version] = true
+		fr.apply(version, true)
 	}
 	return EntryName(function, version), nil
 }
@@ -137,16 +152,27 @@ func entryOf(function string, version, current int) string {
 
 // version returns one version of a function; store.ErrNotFound naming it when there is none.
 func (r *Registry) version(ctx context.Context, function string, number int) (api.Version, error) {
-	vs, err := r.store.ListVersions(ctx, function)
+	v, err := r.store.GetVersion(ctx, function, number)
+	if !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	newest, err := r.newest(ctx, function)
 	if err != nil {
 		return api.Version{}, err
 	}
-	for _, v := range vs {
-		if v.Number == number {
-			return v, nil
-		}
+	return api.Version{}, &notFoundError{fmt.Sprintf("function %s has no version %d (its newest is %d)", function, number, newest)}
+}
+
+// newest returns the number of a function's newest version. Errors: store.ErrNotFound.
+func (r *Registry) newest(ctx context.Context, function string) (int, error) {
+	vs, err := r.store.ListVersions(ctx, function, store.VersionPage{Limit: 1})
+	if err != nil {
+		return 0, err
 	}
-	return api.Version{}, &notFoundError{fmt.Sprintf("function %s has no version %d (its newest is %d)", function, number, vs[0].Number)}
+	if len(vs) == 0 { // a function is deleted with its versions: gone since
+		return 0, fmt.Errorf("function %q: %w", function, store.ErrNotFound)
+	}
+	return vs[0].Number, nil
 }
 
 // notFoundError is store.ErrNotFound with a message for the caller.
@@ -172,9 +198,12 @@ func (r *Registry) route(ctx context.Context, fn api.Function) error {
 	if err != nil {
 		return fmt.Errorf("load the aliases of %s: %w", fn.Name, err)
 	}
-	table := api.Routing{Current: fn.Version.Number, Default: fn.DefaultAlias, Aliases: map[string][]api.AliasWeight{}}
+	table := api.Routing{Current: fn.Version.Number, Default: fn.DefaultAlias}
 	want := map[int]bool{} // versions an alias sends calls to, besides the current one
 	for _, a := range aliases {
+		if table.Aliases == nil { // most functions have none: no map kept for each
+			table.Aliases = map[string][]api.AliasWeight{}
+		}
 		table.Aliases[a.Name] = a.Weights
 		for _, w := range a.Weights {
 			if w.Weight > 0 && w.Version != fn.Version.Number {
@@ -195,14 +224,17 @@ func (r *Registry) route(ctx context.Context, fn api.Function) error {
 		}
 	}
 	r.routes.mu.RUnlock()
+	// The versions to apply, read one by one: a function with a long history is not read whole.
 	versions := map[int]api.Version{}
 	if missing {
-		vs, err := r.store.ListVersions(ctx, fn.Name)
-		if err != nil {
-			return fmt.Errorf("load the versions of %s: %w", fn.Name, err)
-		}
-		for _, v := range vs {
-			versions[v.Number] = v
+		for n := range want {
+			v, err := r.store.GetVersion(ctx, fn.Name, n)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // said below, where the version is needed
+			} else if err != nil {
+				return fmt.Errorf("load version %d of %s: %w", n, fn.Name, err)
+			}
+			versions[n] = v
 		}
 	}
 
@@ -210,7 +242,7 @@ func (r *Registry) route(ctx context.Context, fn api.Function) error {
 	defer r.routes.mu.Unlock()
 	fr = r.routes.fns[fn.Name]
 	if fr == nil {
-		fr = &fnRoutes{applied: map[int]bool{}, pinned: map[int]bool{}}
+		fr = &fnRoutes{}
 		r.routes.fns[fn.Name] = fr
 	}
 	fr.table = table
@@ -223,7 +255,7 @@ func (r *Registry) route(ctx context.Context, fn api.Function) error {
 			return fmt.Errorf("an alias of %s routes to version %d, which is unknown: %w", fn.Name, n, store.ErrNotFound)
 		}
 		r.applyEntry(fn.Name, v, false)
-		fr.applied[n] = false
+		fr.apply(n, false)
 		r.log.Info("serving a version besides the current one", "function", fn.Name, "version", n)
 	}
 	for n, pinnedOnly := range fr.applied {
@@ -241,7 +273,7 @@ func (r *Registry) route(ctx context.Context, fn api.Function) error {
 					}
 				}
 				r.applyEntry(fn.Name, v, true)
-				fr.applied[n] = true
+				fr.apply(n, true)
 			}
 			continue
 		}
@@ -310,14 +342,15 @@ func (r *Registry) SetAlias(ctx context.Context, name, alias string, weights []a
 	}
 	unlock := r.lock(name)
 	defer unlock()
-	vs, err := r.store.ListVersions(ctx, name)
+	newest, err := r.newest(ctx, name)
 	if err != nil {
 		return api.Alias{}, err
 	}
 	for _, w := range weights {
-		if !slices.ContainsFunc(vs, func(v api.Version) bool { return v.Number == w.Version }) {
+		// Versions are numbered from 1 and never deleted: 1 to the newest all exist.
+		if w.Version < 1 || w.Version > newest {
 			return api.Alias{}, &api.AliasError{Field: "weights", Reason: fmt.Sprintf(
-				"function %s has no version %d (its versions are 1 to %d: hearth versions %s)", name, w.Version, vs[0].Number, name)}
+				"function %s has no version %d (its versions are 1 to %d: hearth versions %s)", name, w.Version, newest, name)}
 		}
 	}
 	if err := r.store.PutAlias(ctx, name, api.Alias{Name: alias, Weights: weights}); err != nil {

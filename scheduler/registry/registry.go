@@ -24,6 +24,7 @@ import (
 	"github.com/hearthfn/hearth/builder"
 	"github.com/hearthfn/hearth/builder/buildctx"
 	"github.com/hearthfn/hearth/runtimes/funcfile"
+	"github.com/hearthfn/hearth/scheduler/store"
 )
 
 // FuncFile is the name of the function description at the root of an upload.
@@ -103,18 +104,28 @@ func New(cfg Config, st Store, b builder.Builder, p Pool, log *slog.Logger) *Reg
 // aliases route to (aliases.go); the server calls it once at start, before the pool adopts the
 // instances a previous run left.
 func (r *Registry) Restore(ctx context.Context) error {
-	fns, err := r.store.ListFunctions(ctx)
-	if err != nil {
-		return fmt.Errorf("load functions: %w", err)
-	}
-	for _, fn := range fns {
-		r.pool.Apply(fn)
-		if err := r.route(ctx, fn); err != nil {
-			return err
+	// In pages: the functions need not all be in memory at once.
+	page := store.FunctionPage{Limit: restorePage}
+	for {
+		fns, err := r.store.ListFunctions(ctx, page)
+		if err != nil {
+			return fmt.Errorf("load functions: %w", err)
 		}
+		for _, fn := range fns {
+			r.pool.Apply(fn)
+			if err := r.route(ctx, fn); err != nil {
+				return err
+			}
+		}
+		if len(fns) < page.Limit {
+			return nil
+		}
+		page.After = fns[len(fns)-1].Name
 	}
-	return nil
 }
+
+// restorePage is how many functions Restore reads at a time.
+const restorePage = 500
 
 // Deploy builds the source archive src (a gzip tar with func.yaml at its root) into a new
 // version of the function name and rolls it out. Build log lines go to progress as they come.
@@ -200,9 +211,9 @@ func (r *Registry) Get(ctx context.Context, name string) (api.Function, error) {
 	return fn, nil
 }
 
-// List returns every function, sorted by name.
-func (r *Registry) List(ctx context.Context) ([]api.Function, error) {
-	fns, err := r.store.ListFunctions(ctx)
+// List returns the functions page selects, sorted by name.
+func (r *Registry) List(ctx context.Context, page store.FunctionPage) ([]api.Function, error) {
+	fns, err := r.store.ListFunctions(ctx, page)
 	if err != nil {
 		return nil, err
 	}

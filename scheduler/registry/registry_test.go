@@ -83,7 +83,7 @@ func (e *env) deploy(t *testing.T, name string, files map[string]string) (api.Fu
 	return fn, cached, lines, err
 }
 
-func pack(t *testing.T, files map[string]string) []byte {
+func pack(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -110,7 +110,7 @@ func source(yaml, code string) map[string]string {
 
 func versionNumbers(t *testing.T, e *env, name string) []int {
 	t.Helper()
-	vs, err := e.reg.Versions(t.Context(), name)
+	vs, err := e.reg.Versions(t.Context(), name, store.VersionPage{})
 	if err != nil {
 		t.Fatalf("Versions(%s): %v", name, err)
 	}
@@ -283,7 +283,7 @@ func TestDeployRejects(t *testing.T) {
 			if n := len(e.pool.Applied()); n != 0 {
 				t.Errorf("pool.Apply called %d times, want never", n)
 			}
-			if fns, err := e.store.ListFunctions(t.Context()); err != nil || len(fns) != 0 {
+			if fns, err := e.store.ListFunctions(t.Context(), store.FunctionPage{}); err != nil || len(fns) != 0 {
 				t.Errorf("store holds %v (%v), want nothing", fns, err)
 			}
 		})
@@ -365,10 +365,10 @@ func TestDeleteFunction(t *testing.T) {
 	if err := e.reg.Delete(t.Context(), "hello"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if fns, err := e.reg.List(t.Context()); err != nil || len(fns) != 0 {
+	if fns, err := e.reg.List(t.Context(), store.FunctionPage{}); err != nil || len(fns) != 0 {
 		t.Errorf("List after Delete = %v, %v; want empty", fns, err)
 	}
-	if _, err := e.reg.Versions(t.Context(), "hello"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.reg.Versions(t.Context(), "hello", store.VersionPage{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Versions after Delete = %v, want store.ErrNotFound", err)
 	}
 	if got := e.pool.Removed(); !reflect.DeepEqual(got, []string{"hello"}) {
@@ -401,7 +401,7 @@ func TestRestoreAppliesEveryStoredFunction(t *testing.T) {
 	if err := restarted.reg.Restore(t.Context()); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
-	want, err := first.store.ListFunctions(t.Context())
+	want, err := first.store.ListFunctions(t.Context(), store.FunctionPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestGetAndList(t *testing.T) {
 		t.Errorf("Get(gamma) = %v, want store.ErrNotFound", err)
 	}
 
-	fns, err := e.reg.List(t.Context())
+	fns, err := e.reg.List(t.Context(), store.FunctionPage{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,16 +2,18 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/hearthfn/hearth/api"
+	"github.com/hearthfn/hearth/scheduler/store"
 )
 
-// Versions returns a function's versions, newest first, the current one marked and each with
-// the aliases that send it calls. Errors: store.ErrNotFound.
-func (r *Registry) Versions(ctx context.Context, name string) ([]api.Version, error) {
-	vs, err := r.store.ListVersions(ctx, name)
+// Versions returns the versions of a function that page selects, newest first, the current
+// one marked and each with the aliases that send it calls. Errors: store.ErrNotFound.
+func (r *Registry) Versions(ctx context.Context, name string, page store.VersionPage) ([]api.Version, error) {
+	vs, err := r.store.ListVersions(ctx, name, page)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +49,6 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (api.
 	if err != nil {
 		return api.Function{}, 0, err
 	}
-	vs, err := r.store.ListVersions(ctx, name) // newest first
-	if err != nil {
-		return api.Function{}, 0, err
-	}
 	was := cur.Version.Number
 	bad := func(format string, args ...any) error {
 		return &RequestError{Field: "version", Reason: fmt.Sprintf(format, args...)}
@@ -59,15 +57,26 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (api.
 	case version < 0:
 		return api.Function{}, 0, bad("version %d: versions are numbered from 1", version)
 	case version == 0:
-		i := slices.IndexFunc(vs, func(v api.Version) bool { return v.Number < was })
-		if i < 0 {
+		older, err := r.store.ListVersions(ctx, name, store.VersionPage{Before: was, Limit: 1})
+		if err != nil {
+			return api.Function{}, 0, err
+		}
+		if len(older) == 0 {
 			return api.Function{}, 0, bad("%s has no version older than its current version %d to roll back to", name, was)
 		}
-		version = vs[i].Number
+		version = older[0].Number
 	case version == was:
 		return api.Function{}, 0, bad("version %d of %s is current already", version, name)
-	case !slices.ContainsFunc(vs, func(v api.Version) bool { return v.Number == version }):
-		return api.Function{}, 0, bad("%s has no version %d (its versions are 1 to %d: hearth versions %s)", name, version, vs[0].Number, name)
+	default:
+		if _, err := r.store.GetVersion(ctx, name, version); errors.Is(err, store.ErrNotFound) {
+			newest, err := r.newest(ctx, name)
+			if err != nil {
+				return api.Function{}, 0, err
+			}
+			return api.Function{}, 0, bad("%s has no version %d (its versions are 1 to %d: hearth versions %s)", name, version, newest, name)
+		} else if err != nil {
+			return api.Function{}, 0, err
+		}
 	}
 	fn, err := r.store.SetCurrent(ctx, name, version)
 	if err != nil {

@@ -50,7 +50,7 @@ func TestRollback(t *testing.T) {
 	if cur, _ := e.reg.Get(ctx, "hello"); cur.Version.Number != 2 {
 		t.Fatalf("Get after the rollback: version %d, want 2", cur.Version.Number)
 	}
-	vs, err := e.reg.Versions(ctx, "hello")
+	vs, err := e.reg.Versions(ctx, "hello", store.VersionPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1, _ := e.store.ListVersions(ctx, "hello")
+	v1, _ := e.store.ListVersions(ctx, "hello", store.VersionPage{})
 	if fn.Version.Number != 4 || fn.Version.Image != v1[len(v1)-1].Image {
 		t.Fatalf("Configure after a rollback to 1: version %d image %s, want 4 with version 1's image %s",
 			fn.Version.Number, fn.Version.Image, v1[len(v1)-1].Image)
@@ -142,7 +142,7 @@ func TestAliasesApplyExtraEntries(t *testing.T) {
 		fn.Pool.Instances[0].ID != "b" || fn.Pool.Instances[1].ID != "a" {
 		t.Fatalf("Get merges the aliases and both entries' instances (oldest first): %+v %+v", fn.Aliases, fn.Pool)
 	}
-	vs, _ := e.reg.Versions(ctx, "hello")
+	vs, _ := e.reg.Versions(ctx, "hello", store.VersionPage{})
 	if !slices.Equal(vs[0].Aliases, []string{"live"}) || vs[1].Aliases != nil || !slices.Equal(vs[2].Aliases, []string{"live"}) {
 		t.Fatalf("Versions names the aliases: %+v", vs)
 	}

@@ -208,7 +208,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 	// Cron triggers fire as async calls through the runner's queue (scheduler/triggers).
 	cronTriggers := triggers.New(st, runner, triggers.Config{}, log)
 	reg := registry.New(registry.Config{BaseURL: cfg.PublicURL, WorkDir: filepath.Join(cfg.DataDir, "work"),
-		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, triggersHook{statsHook{removeHook{p, lc.Forget}, sc}, cronTriggers}, log)
+		MaxSourceBytes: cfg.MaxUploadBytes}, st, d.Builder, triggersHook{statsHook{removeHook{p, func(name string) { lc.Forget(name); m.Forget(name) }}, sc}, cronTriggers}, log)
 	rt.SetAliases(reg) // NAME@ALIAS and NAME@N
 	if err := reg.Restore(ctx); err != nil {
 		return err
@@ -373,7 +373,7 @@ func Run(ctx context.Context, cfg Config, d Deps) error {
 }
 
 // removeHook is the pool as the registry sees it; removing a deleted function also drops its
-// logs.
+// logs and its metric series.
 type removeHook struct {
 	registry.Pool
 	onRemove func(name string)

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -75,9 +76,12 @@ type Collector struct {
 	fns sync.Map // function name → *function: every function with figures or metadata
 
 	mu sync.Mutex
-	// known are the registry's functions, sorted by name. The slice is replaced, never changed
-	// in place, so a reader may keep it after letting go of mu.
-	known []*function // guarded by mu
+	// known are the registry's functions by name; sorted is them sorted by name, made by the
+	// first overview after a change (nil until then), so that a deploy of a new function costs
+	// a map insert, not a copy of the list. sorted is replaced, never changed in place, so a
+	// reader may keep it after letting go of mu.
+	known  map[string]*function // guarded by mu
+	sorted []*function          // guarded by mu
 
 	nodes   nodeCache
 	refresh chan struct{} // asks Run to fetch the nodes again
@@ -119,7 +123,7 @@ func New(cfg Config) *Collector {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Collector{cfg: cfg, born: cfg.Now(), refresh: make(chan struct{}, 1)}
+	return &Collector{cfg: cfg, born: cfg.Now(), refresh: make(chan struct{}, 1), known: map[string]*function{}}
 }
 
 func (c *Collector) function(name string) *function {
@@ -142,11 +146,10 @@ func (c *Collector) SetFunction(fn api.Function) {
 	f.meta = meta{version: fn.Version.Number, runtime: fn.Version.Spec.Runtime, public: fn.Version.Spec.Public}
 	f.known = true
 	f.mu.Unlock()
-	i, found := slices.BinarySearchFunc(c.known, fn.Name, byName)
-	if found {
-		return
+	if _, ok := c.known[fn.Name]; !ok {
+		c.known[fn.Name] = f
+		c.sorted = nil
 	}
-	c.known = slices.Insert(slices.Clip(c.known), i, f)
 }
 
 // RemoveFunction forgets a deleted function and its figures: a function deployed again under
@@ -155,22 +158,28 @@ func (c *Collector) RemoveFunction(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fns.Delete(name)
-	if i, found := slices.BinarySearchFunc(c.known, name, byName); found {
-		c.known = slices.Delete(slices.Clone(c.known), i, i+1)
+	if _, ok := c.known[name]; ok {
+		delete(c.known, name)
+		c.sorted = nil
 	}
 }
 
-func byName(f *function, name string) int { return strings.Compare(f.name, name) }
+// sortedKnown returns the known functions sorted by name, sorting them once per change.
+func (c *Collector) sortedKnown() []*function {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sorted == nil && len(c.known) > 0 {
+		c.sorted = slices.SortedFunc(maps.Values(c.known), func(a, b *function) int { return strings.Compare(a.name, b.name) })
+	}
+	return c.sorted
+}
 
 // lookup returns the function name when it is known.
 func (c *Collector) lookup(name string) (*function, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, found := slices.BinarySearchFunc(c.known, name, byName)
-	if !found {
-		return nil, false
-	}
-	return c.known[i], true
+	f, ok := c.known[name]
+	return f, ok
 }
 
 // Observe counts one finished call. Unfinished calls and calls without a function are ignored,
@@ -401,7 +410,7 @@ func (c *Collector) Sweep() {
 	defer c.mu.Unlock()
 	for _, f := range empty {
 		f.mu.Lock()
-		gone := !f.known && f.minutes.slots == nil && f.fine.slots == nil && f.failures == nil
+		gone := !f.known && f.minutes.empty() && f.fine.empty() && f.failures == nil
 		f.mu.Unlock()
 		if gone {
 			c.fns.CompareAndDelete(f.name, f)

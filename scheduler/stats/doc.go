@@ -29,16 +29,20 @@
 // Each function has two rings of slots: one slot per minute for the last 24 hours (1440), and
 // one per ten seconds for the last hour (360), which serves steps that are not whole minutes. A
 // slot holds calls, errors, cold_new, cold_resumed and a histogram of 48 uint32 counts: 224
-// bytes. A ring's slot array (8 bytes a slot: 11.25 KiB and 2.8 KiB) is made at the function's
-// first call, and a slot the first time one of its periods has calls; then it is reused in
-// place as the ring comes round, so counting a call allocates nothing in the steady state.
+// bytes. A slot is made the first time one of its periods has calls. A ring holds its slots in
+// a sorted slice (one pointer each) until it has an eighth of its periods' worth (180 and 45),
+// then in an array of a pointer per period (11.25 KiB and 2.8 KiB) where each slot is reused in
+// place as the ring comes round, so counting a call allocates nothing in the steady state;
+// a sweep that leaves it fewer than half that many makes it a slice again.
 //
-// Memory per function: about 14 KiB once it has been called, plus 224 bytes per minute of the
-// last day and per ten seconds of the last hour in which it was called, plus up to 20 kept
-// failures (a call record each, error cut at 1 KiB). A function called every ten seconds all day
-// holds at most 14 KiB + 1800 × 224 B ≈ 408 KiB; one called once every five minutes about
-// 14 KiB + 300 × 224 B ≈ 80 KiB. Sweep (every 10 min from Run) frees the slots of periods that
-// have left the window; a deleted function's figures go at once.
+// Memory per function: nothing but its name and metadata (about 350 bytes) until it is
+// called; then 232 bytes per minute of the last day and per ten seconds of the last hour in
+// which it was called (a function called once: under 0.5 KiB), up to the arrays' 14 KiB plus
+// 224 bytes a slot for a busy one, plus up to 20 kept failures (a call record each, error cut
+// at 1 KiB). A function called every ten seconds all day holds at most 14 KiB + 1800 × 224 B ≈
+// 408 KiB; one called once every five minutes about 11.25 KiB + 300 × 224 B + 12 × 232 B ≈
+// 80 KiB. Sweep (every 10 min from Run) frees the slots of periods that have left the window; a
+// deleted function's figures go at once.
 //
 // # Percentiles
 //

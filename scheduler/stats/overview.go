@@ -34,9 +34,7 @@ func (s Scope) covers(name string) bool { return s.Function == nil || s.Function
 // first node list (later ones are fetched by Run when the list is older than NodesMaxAge).
 func (c *Collector) Overview(ctx context.Context, scope Scope) (Overview, error) {
 	now := c.cfg.Now()
-	c.mu.Lock()
-	known := c.known
-	c.mu.Unlock()
+	known := c.sortedKnown()
 
 	var ps []pool.FunctionStats
 	if c.cfg.Pool != nil {

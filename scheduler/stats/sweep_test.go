@@ -31,20 +31,10 @@ func TestSweepFreesWhatLeftTheWindow(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if used := slots(&f.minutes) + slots(&f.fine); used != 2 {
+	if used := f.minutes.slots() + f.fine.slots(); used != 2 {
 		t.Errorf("%d slots left, want the new call's 2", used)
 	}
 	if len(f.failures) != 0 {
 		t.Errorf("failures older than the window kept: %v", f.failures)
 	}
-}
-
-func slots(r *ring) int {
-	n := 0
-	for _, s := range r.slots {
-		if s != nil {
-			n++
-		}
-	}
-	return n
 }

@@ -36,14 +36,42 @@ type FunctionStore interface {
 	// GetFunction returns a function with its current version. ErrNotFound when unknown.
 	GetFunction(ctx context.Context, name string) (api.Function, error)
 
-	// ListFunctions returns every function, sorted by name.
-	ListFunctions(ctx context.Context) ([]api.Function, error)
+	// ListFunctions returns the functions that page selects, sorted by name. A page costs what
+	// its own functions cost, however many others there are: the store reads them through an
+	// index, never all to keep some.
+	ListFunctions(ctx context.Context, page FunctionPage) ([]api.Function, error)
 
-	// ListVersions returns a function's versions, newest first. ErrNotFound when unknown.
-	ListVersions(ctx context.Context, name string) ([]api.Version, error)
+	// ListVersions returns the versions of a function that page selects, newest first, each
+	// through the function's index. An empty page of a known function is no error (the
+	// versions before the first one); ErrNotFound when the function is unknown.
+	ListVersions(ctx context.Context, name string, page VersionPage) ([]api.Version, error)
+
+	// GetVersion returns one version of a function. ErrNotFound when the function or the
+	// version is unknown.
+	GetVersion(ctx context.Context, name string, number int) (api.Version, error)
 
 	// DeleteFunction removes a function and all its versions. ErrNotFound when unknown.
 	DeleteFunction(ctx context.Context, name string) error
+}
+
+// FunctionPage selects a page of ListFunctions. The zero FunctionPage is every function.
+type FunctionPage struct {
+	// After keeps the functions whose names sort after it: the last name of the page before.
+	After string
+	// Limit bounds the page; zero or less is no bound.
+	Limit int
+	// Names, when not nil, keeps only the functions named (a token limited to some functions);
+	// an empty, non-nil Names keeps none.
+	Names []string
+}
+
+// VersionPage selects a page of ListVersions. The zero VersionPage is every version.
+type VersionPage struct {
+	// Before keeps the versions numbered below it (the oldest of the page before); zero keeps
+	// them all.
+	Before int
+	// Limit bounds the page; zero or less is no bound.
+	Limit int
 }
 
 // Store is everything the scheduler persists.

@@ -137,35 +137,75 @@ func (s *Store) GetFunction(ctx context.Context, name string) (_ api.Function, e
 }
 
 // ListFunctions implements store.FunctionStore.
-func (s *Store) ListFunctions(ctx context.Context) (_ []api.Function, err error) {
+func (s *Store) ListFunctions(ctx context.Context, page store.FunctionPage) (_ []api.Function, err error) {
 	defer s.unavailable(&err)
-	return queryAll(ctx, s.rdb, scanFunction, selectFunction+` ORDER BY f.name`)
-}
-
-// ListVersions implements store.FunctionStore.
-func (s *Store) ListVersions(ctx context.Context, name string) (_ []api.Version, err error) {
-	defer s.unavailable(&err)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT number, image, source_hash, spec, created_at
-		FROM versions WHERE function = ? ORDER BY number DESC`, name)
+	q, args, err := functionPageQuery(page)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []api.Version{}
-	for rows.Next() {
-		var v api.Version
-		if err := scanVersion(rows, &v); err != nil {
-			return nil, err
+	return queryAll(ctx, s.rdb, scanFunction, q, args...)
+}
+
+// functionPageQuery is the query of a page of functions. The functions' primary key orders
+// the page and starts it at page.After, so that a page reads its own rows only (plan_test.go
+// checks SQLite's plan).
+func functionPageQuery(page store.FunctionPage) (string, []any, error) {
+	q, args := selectFunction+` WHERE f.name > ?`, []any{page.After}
+	if page.Names != nil {
+		// One parameter whatever the number of names: a token may name many.
+		names, err := json.Marshal(page.Names)
+		if err != nil {
+			return "", nil, err
 		}
-		out = append(out, v)
+		q += ` AND f.name IN (SELECT value FROM json_each(?))`
+		args = append(args, string(names))
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	return q + ` ORDER BY f.name LIMIT ?`, append(args, limit(page.Limit)), nil
+}
+
+// limit is a page's bound as SQLite's LIMIT takes it: -1 for none.
+func limit(n int) int {
+	if n <= 0 {
+		return -1
 	}
-	if len(out) == 0 {
+	return n
+}
+
+const selectVersion = `SELECT number, image, source_hash, spec, created_at FROM versions`
+
+// ListVersions implements store.FunctionStore.
+func (s *Store) ListVersions(ctx context.Context, name string, page store.VersionPage) (_ []api.Version, err error) {
+	defer s.unavailable(&err)
+	q, args := versionPageQuery(name, page)
+	out, err := queryAll(ctx, s.rdb, scanVersion, q, args...)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// No version: an unknown function, or a page past the oldest version of a known one.
+	var one int
+	err = s.rdb.QueryRowContext(ctx, `SELECT 1 FROM functions WHERE name = ?`, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("function %q: %w", name, store.ErrNotFound)
 	}
-	return out, nil
+	return out, err
+}
+
+// versionPageQuery is the query of a page of a function's versions: the versions' primary key
+// (function, number) orders it and starts it below page.Before.
+func versionPageQuery(name string, page store.VersionPage) (string, []any) {
+	q, args := selectVersion+` WHERE function = ?`, []any{name}
+	if page.Before > 0 {
+		q += ` AND number < ?`
+		args = append(args, page.Before)
+	}
+	return q + ` ORDER BY number DESC LIMIT ?`, append(args, limit(page.Limit))
+}
+
+// GetVersion implements store.FunctionStore.
+func (s *Store) GetVersion(ctx context.Context, name string, number int) (_ api.Version, err error) {
+	defer s.unavailable(&err)
+	return queryOne(ctx, s.rdb, scanVersion, "version", fmt.Sprintf("%s@%d", name, number),
+		selectVersion+` WHERE function = ? AND number = ?`, name, number)
 }
 
 // DeleteFunction implements store.FunctionStore.
@@ -240,14 +280,18 @@ func scanFunction(row scanner) (api.Function, error) {
 	return f, nil
 }
 
-func scanVersion(row scanner, v *api.Version) error {
+func scanVersion(row scanner) (api.Version, error) {
 	var (
+		v            api.Version
 		num, created int64
 		specs        string
 	)
 	if err := row.Scan(&num, &v.Image, &v.SourceHash, &specs, &created); err != nil {
-		return err
+		return api.Version{}, err
 	}
 	v.Number, v.CreatedAt = int(num), time.Unix(0, created).UTC()
-	return json.Unmarshal([]byte(specs), &v.Spec)
+	if err := json.Unmarshal([]byte(specs), &v.Spec); err != nil {
+		return api.Version{}, fmt.Errorf("decode spec of version %d: %w", v.Number, err)
+	}
+	return v, nil
 }

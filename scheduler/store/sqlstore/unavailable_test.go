@@ -158,7 +158,7 @@ func TestOtherErrorsStayThemselves(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.ListFunctions(cancelled); err == nil || errors.Is(err, store.ErrUnavailable) {
+	if _, err := s.ListFunctions(cancelled, store.FunctionPage{}); err == nil || errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("ListFunctions on a cancelled ctx = %v, want the ctx's error, not ErrUnavailable", err)
 	}
 }

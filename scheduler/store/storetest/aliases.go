@@ -30,7 +30,7 @@ func RunAliases(t *testing.T, open func(t *testing.T) store.Store) {
 		if f, err = s.GetFunction(ctx, "hello"); err != nil || f.Version.Number != 1 {
 			t.Fatalf("GetFunction after a rollback: version %d, %v; want 1", f.Version.Number, err)
 		}
-		if fs, err := s.ListFunctions(ctx); err != nil || len(fs) != 1 || fs[0].Version.Number != 1 {
+		if fs, err := s.ListFunctions(ctx, store.FunctionPage{}); err != nil || len(fs) != 1 || fs[0].Version.Number != 1 {
 			t.Fatalf("ListFunctions after a rollback: %+v, %v", fs, err)
 		}
 		// A new version is numbered past the newest, not past the current, and becomes current.

@@ -15,6 +15,7 @@ import (
 // Run checks the FunctionStore contract against stores made by open; each subtest gets a fresh,
 // empty store.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	runPages(t, open)
 	t.Run("VersionsNumberFromOne", func(t *testing.T) {
 		s, ctx := open(t), context.Background()
 		f, err := s.AddVersion(ctx, "hello", version("img:1", "h1"))
@@ -31,7 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if f.Version.Number != 2 || f.Version.Image != "img:2" {
 			t.Fatalf("second version: got %+v", f.Version)
 		}
-		vs, err := s.ListVersions(ctx, "hello")
+		vs, err := s.ListVersions(ctx, "hello", store.VersionPage{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Fatal(err)
 			}
 		}
-		fs, err := s.ListFunctions(ctx)
+		fs, err := s.ListFunctions(ctx, store.FunctionPage{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,8 +64,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if _, err := s.GetFunction(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetFunction: want ErrNotFound, got %v", err)
 		}
-		if _, err := s.ListVersions(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ListVersions(ctx, "nope", store.VersionPage{}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ListVersions: want ErrNotFound, got %v", err)
+		}
+		if _, err := s.GetVersion(ctx, "nope", 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetVersion of an unknown function: want ErrNotFound, got %v", err)
 		}
 		if err := s.DeleteFunction(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("DeleteFunction: want ErrNotFound, got %v", err)
@@ -78,7 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if err := s.DeleteFunction(ctx, "gone"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ListVersions(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ListVersions(ctx, "gone", store.VersionPage{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("versions after delete: want ErrNotFound, got %v", err)
 		}
 		f, err := s.AddVersion(ctx, "gone", version("img", "h"))

@@ -108,7 +108,8 @@ function functionFilter(fn) {
     autocomplete: 'off', spellcheck: 'false', placeholder: 'all functions',
   });
   if (session.can('read')) {
-    get('/v1/functions').then((l) => {
+    // One page of the largest size: suggestions, not a complete list (typing a name works).
+    get('/v1/functions', { query: { limit: 1000 } }).then((l) => {
       list.replaceChildren(...(l.items || []).map((f) => h('option', { value: f.name })));
     }, () => {});
   }

@@ -71,7 +71,7 @@ export async function render(root, ctx) {
   if (canRead) {
     parts.settings = settingsSection(name, { canEdit: session.can('configure', name), onSaved: () => fnPoll.now() });
     add(parts.settings.el);
-    parts.versions = versionsSection();
+    parts.versions = versionsSection(name);
     add(parts.versions.el);
   } else {
     facts.append(h('dt', null, 'Access'), h('dd', null, session.whyNot('read').replace('This', 'Reading the function\u2019s state')));
@@ -101,7 +101,7 @@ export async function render(root, ctx) {
       try {
         const vs = await get(base + '/versions', { signal });
         versionSeen = fn.version.number;
-        parts.versions.update(vs.items || [], versionSeen);
+        parts.versions.update(vs.items || [], versionSeen, Boolean(vs.next));
       } catch (err) {
         if (!isAbort(err)) showError(error, err);
       }
@@ -168,17 +168,22 @@ function instancesSection() {
   };
 }
 
-function versionsSection() {
+// versionsSection shows the first page of the versions (the newest 100): a function with more
+// says so, and the CLI lists them all.
+function versionsSection(name) {
   const tbody = h('tbody');
   const table = h('table', { class: 'data', test: 'versions-table' },
     h('caption', { class: 'sr-only' }, 'Versions, newest first'),
     h('thead', null, h('tr', null, ['Version', 'Deployed', 'Label', 'Image', 'Source'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
-  const el = section('Versions', 'fn-versions', scroller('Versions', table),
+  const more = h('p', { class: 'help', test: 'versions-more', hidden: true }, 'Older versions are not shown: ',
+    h('code', null, 'hearth versions ' + name), ' lists them all.');
+  const el = section('Versions', 'fn-versions', scroller('Versions', table), more,
     h('p', { class: 'help' }, 'A settings change is a new version with the same image and source.'));
   return {
     el,
-    update(items, current) {
+    update(items, current, older) {
+      more.hidden = !older;
       tbody.replaceChildren(...items.map((v) => h('tr', { test: 'version-row-' + v.number, class: v.number === current ? 'current' : '' },
         h('td', null, String(v.number), v.number === current ? h('span', { class: 'badge s-ready small' }, 'current') : null),
         h('td', null, fmtTime(v.created_at), h('span', { class: 'muted small' }, ' (' + ago(v.created_at) + ')')),
