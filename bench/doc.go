@@ -31,6 +31,13 @@
 // check and GET /v1/overview. Its floor is GET /v1/overview alone, from Go; the goal is a median
 // under 300 ms (dashboard.go, dashboardbrowser.go).
 //
+// Before the main server starts (-fullnode-functions, 100 by default; section fullnode), a server
+// of its own is filled with that many functions of the go no-op, each called once and left
+// paused, with its pool's memory sized so that every further start must evict; the section
+// reads the idle CPU of the server, its plugin and dockerd, times deploys at both ends, and
+// compares a warm call and fresh functions' first calls with a second server that has room
+// (fullnode.go, fullnodefill.go, fullnodeengine.go).
+//
 // For every runtime it reports the image size, the first build and the time to ready. It writes
 // the same figures as JSON. Goals are measured and marked met or not; a missed goal does not fail
 // the run.

@@ -46,6 +46,12 @@ type config struct {
 	only string
 	// density is how many idle paused instances the density row keeps on each side (density.go).
 	density int
+	// fullnodeFunctions is how many functions the full-node section deploys (fullnode.go; 0
+	// leaves it out), fullnodeCold its fresh functions' first calls per side, fullnodeIdle how
+	// long it reads the idle server's CPU.
+	fullnodeFunctions int
+	fullnodeCold      int
+	fullnodeIdle      time.Duration
 }
 
 // want reports whether the run measures section: "warm", "cold", "paused" (each runtime's
@@ -67,6 +73,8 @@ type report struct {
 	WallSeconds float64 `json:"wall_seconds"`
 	// KeepAlive is the keep-alive policies' replay of a synthetic trace (keepalive.go).
 	KeepAlive *keepaliveReport `json:"keepalive,omitempty"`
+	// FullNode is the full-node section (fullnode.go).
+	FullNode *fullNodeReport `json:"full_node,omitempty"`
 }
 
 // machine says where the figures were taken.
@@ -141,7 +149,10 @@ func main() {
 	flag.BoolVar(&cfg.dashboard, "dashboard", true, "measure the dashboard's overview load in headless chromium with 1,000 functions (needs the browser of scripts/chromium.sh)")
 	flag.StringVar(&cfg.chromium, "chromium", "/usr/bin/chromium", "the browser of the dashboard row")
 	flag.IntVar(&cfg.density, "density", 40, "idle paused instances per side of the density row (section density)")
-	flag.StringVar(&cfg.only, "only", "", "comma-separated sections to measure, for a part of the bench alone (warm, cold, paused, placement, dashboard, runtimes, nomad, cluster, density, keepalive); default all")
+	flag.IntVar(&cfg.fullnodeFunctions, "fullnode-functions", 100, "functions of the full-node section, each called once and left paused (section fullnode; 0 leaves it out; each adds about 0.8 s)")
+	flag.IntVar(&cfg.fullnodeCold, "fullnode-cold", 16, "fresh functions' first calls per side of the full-node section, 4 at a time")
+	flag.DurationVar(&cfg.fullnodeIdle, "fullnode-idle", 30*time.Second, "how long the full-node section reads the idle server's CPU")
+	flag.StringVar(&cfg.only, "only", "", "comma-separated sections to measure, for a part of the bench alone (warm, cold, paused, placement, dashboard, runtimes, nomad, cluster, density, keepalive, fullnode); default all")
 	proxyListen := flag.String("serve-proxy", "", "internal: serve the bare reference proxy on this address")
 	proxyTarget := flag.String("proxy-target", "", "internal: the bare proxy's target URL")
 	flag.Parse()
@@ -188,6 +199,18 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("the dashboard row needs a browser: run scripts/chromium.sh (make bench does) or skip the row with -dashboard=false: %w", err)
 		}
 	}
+	// The full node goes first, before the main server starts: its idle reading must count
+	// no other server's work on dockerd.
+	var full *fullNodeReport
+	if cfg.want("fullnode") && cfg.fullnodeFunctions > 0 {
+		if cfg.fullnodeCold < 1 {
+			return fmt.Errorf("-fullnode-cold %d: the full-node section needs at least one first call per side", cfg.fullnodeCold)
+		}
+		var err error
+		if full, err = fullNodeSection(ctx, cfg, cfg.fullnodeFunctions, cfg.fullnodeCold, cfg.fullnodeIdle); err != nil {
+			return fmt.Errorf("fullnode: %w", err)
+		}
+	}
 	srv, err := startServer(ctx, cfg.bin, "--dev")
 	if err != nil {
 		return err
@@ -212,7 +235,8 @@ func run(ctx context.Context, cfg config) error {
 	b := &bench{cfg: cfg, srv: srv, client: c, drv: drv, engine: drv, driver: "docker", catalog: runtimes.New(), work: srv.dataDir,
 		hc: &http.Client{Transport: withToken(http.DefaultTransport, token)}}
 
-	rep := report{When: time.Now().UTC(), Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}}
+	rep := report{When: time.Now().UTC(), Machine: machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()},
+		FullNode: full}
 	if fp, err := drv.Fingerprint(ctx); err == nil {
 		rep.Machine.Docker = fp.Version
 	}

@@ -48,6 +48,7 @@ func printReport(w io.Writer, rep report) {
 	printCPU(w, rep.Rows)
 	printDensity(w, rep.Rows)
 	printKeepAlive(w, rep.KeepAlive)
+	printFullNode(w, rep.FullNode)
 	fmt.Fprintln(w, "\nfloors: warm = direct HTTP call to a container of the same image and settings that the bench")
 	fmt.Fprintln(w, "  started and whose output nobody follows (same keep-alive client; the bare proxy calls it too);")
 	fmt.Fprintln(w, "  first call = Docker API create + start, ready polled every 1 ms, one call;")
