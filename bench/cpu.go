@@ -151,10 +151,10 @@ func pluginPID(pid int) (int, error) {
 // dockerdPID returns the pid of the engine at host when it is the local default one (its pid
 // file), else 0: an engine elsewhere is not measured.
 func dockerdPID(host string) int {
-	if host != "unix:///var/run/docker.sock" {
+	if host != defaultDockerHost {
 		return 0
 	}
-	data, err := os.ReadFile("/var/run/docker.pid")
+	data, err := os.ReadFile(defaultDockerPIDFile)
 	if err != nil {
 		return 0
 	}

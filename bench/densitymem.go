@@ -156,12 +156,7 @@ func (m memReader) tree(root int) []int {
 // DNS resolver's setup, a userland proxy) come and go, and are left out.
 func (m memReader) enginePIDs(host string) ([]int, error) {
 	all := m.procs()
-	dockerd := 0
-	if host == defaultDockerHost {
-		if data, err := os.ReadFile(defaultDockerPIDFile); err == nil {
-			dockerd, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-		}
-	}
+	dockerd := dockerdPID(host)
 	sock := strings.TrimPrefix(host, "unix://")
 	for _, p := range all {
 		if dockerd == 0 && p.comm == "dockerd" && strings.Contains(strings.Join(p.args, " "), sock) {

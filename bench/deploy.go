@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,7 +18,6 @@ import (
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/api"
 	"github.com/hearthfn/hearth/api/client"
-	"github.com/hearthfn/hearth/builder/buildctx"
 	"github.com/hearthfn/hearth/runtimes"
 	"github.com/hearthfn/hearth/runtimes/contract"
 )
@@ -67,15 +65,8 @@ type deployed struct {
 // deployScaffold writes a runtime's scaffold (what `hearth init --runtime <rt>` writes), appends
 // extraYAML to its func.yaml and deploys it.
 func (b *bench) deployScaffold(ctx context.Context, runtime, name, extraYAML string) (deployed, error) {
-	rt, err := b.catalog.Lookup(runtime)
+	dir, err := b.writeScaffold(runtime, name)
 	if err != nil {
-		return deployed{}, err
-	}
-	dir := filepath.Join(b.work, "src", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return deployed{}, err
-	}
-	if err := rt.WriteScaffold(dir, name); err != nil {
 		return deployed{}, err
 	}
 	if extraYAML != "" {
@@ -91,20 +82,31 @@ func (b *bench) deployScaffold(ctx context.Context, runtime, name, extraYAML str
 			return deployed{}, err
 		}
 	}
-	var archive bytes.Buffer
-	if err := buildctx.PackDir(&archive, dir); err != nil {
+	fn, err := b.deployDir(ctx, name, dir)
+	if err != nil {
 		return deployed{}, err
 	}
-	began := time.Now()
-	fn, _, err := b.client.Deploy(ctx, name, &archive, nil)
+	if b.cfg.registry != "" && strings.HasPrefix(fn.image, b.cfg.registry+"/") {
+		b.pushed = append(b.pushed, fn.image)
+	}
+	return fn, nil
+}
+
+// writeScaffold writes a runtime's scaffold for name under the bench's work directory and
+// returns its directory.
+func (b *bench) writeScaffold(runtime, name string) (string, error) {
+	rt, err := b.catalog.Lookup(runtime)
 	if err != nil {
-		return deployed{}, fmt.Errorf("deploy %s: %w", name, err)
+		return "", err
 	}
-	if b.cfg.registry != "" && strings.HasPrefix(fn.Version.Image, b.cfg.registry+"/") {
-		b.pushed = append(b.pushed, fn.Version.Image)
+	dir := filepath.Join(b.work, "src", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
-	return deployed{name: name, image: fn.Version.Image, spec: fn.Version.Spec.WithDefaults(),
-		buildTime: time.Since(began)}, nil
+	if err := rt.WriteScaffold(dir, name); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // remove deletes a function the bench is done with, so that its instances stop taking memory

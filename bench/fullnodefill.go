@@ -33,15 +33,8 @@ const (
 
 // deploySeed deploys the go scaffold as name, with the section's settings.
 func (b *bench) deploySeed(ctx context.Context, name string) (deployed, error) {
-	rt, err := b.catalog.Lookup("go")
+	dir, err := b.writeScaffold("go", name)
 	if err != nil {
-		return deployed{}, err
-	}
-	dir := filepath.Join(b.work, "src", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return deployed{}, err
-	}
-	if err := rt.WriteScaffold(dir, name); err != nil {
 		return deployed{}, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "func.yaml"), []byte(funcYAML(name, "go", fullIdle, fullPause)), 0o644); err != nil {

@@ -133,7 +133,7 @@ func (p *Pool) start(f *function, in *inst, h Node, handleGen uint64, spec insta
 	if err != nil {
 		p.dropInstanceLocked(f, in)
 		delete(p.known, in.id) // a container its start left behind is an orphan now
-		p.unreserveLocked(nd, in.res, false)
+		p.unreserveLocked(nd, in.res)
 		if errors.Is(err, driver.ErrUnavailable) {
 			// The node's fault, not the function's: no backoff, and waiting calls start on
 			// another node, or fail fast when none is left, until the health check finds the
@@ -326,8 +326,6 @@ func (p *Pool) stopLocked(f *function, in *inst) *release {
 	in.state = stateDraining
 	p.costMarkLocked(f, in, costNone, p.cfg.Now())
 	nd := in.nd
-	nd.releasing.MemoryMB += in.res.MemoryMB
-	nd.releasing.CPUMilli += in.res.CPUMilli
 	rel := &release{left: in.res, done: make(chan struct{})}
 	b := nd.book()
 	b.releases = append(b.releases, rel)
@@ -356,7 +354,7 @@ func (p *Pool) stopLocked(f *function, in *inst) *release {
 		if nd.lostGen == lostGen { // else NodeLost dropped the node's reservations already
 			b := nd.book()
 			b.releases = slices.DeleteFunc(b.releases, func(r *release) bool { return r == rel })
-			p.unreserveLocked(nd, rel.left, true)
+			p.unreserveLocked(nd, rel.left)
 		}
 		close(rel.done) // the starts that claimed its room go on
 	}()
@@ -365,11 +363,8 @@ func (p *Pool) stopLocked(f *function, in *inst) *release {
 
 // unreserveLocked gives r back on nd and wakes every function with waiting calls: room on the
 // node may be what they wait for.
-func (p *Pool) unreserveLocked(nd *node, r instance.Resources, wasReleasing bool) {
+func (p *Pool) unreserveLocked(nd *node, r instance.Resources) {
 	nd.reserved = minus(nd.reserved, r)
-	if wasReleasing {
-		nd.releasing = minus(nd.releasing, r)
-	}
 	for g := range p.waiters {
 		g.broadcast()
 	}

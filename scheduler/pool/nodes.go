@@ -37,9 +37,8 @@ type node struct {
 	images  map[string]bool
 	started map[string]bool
 	// reserved is what every instance not yet removed from the node holds, stopping ones
-	// included; releasing is the part held by instances being stopped.
-	reserved  instance.Resources
-	releasing instance.Resources
+	// included; the part stopping ones hold is in the node's index (idx.releases).
+	reserved instance.Resources
 	// unreachable is the engine's error while it cannot be reached (driver.ErrUnavailable from
 	// a listing or a start) until listings succeed again; upListings counts those (health.go).
 	unreachable error
@@ -270,7 +269,7 @@ func (p *Pool) loseLocked(nd *node, reason error) {
 	}
 	nd.state, nd.lostErr, nd.adopt = placer.StateDown, reason, false
 	p.unwatchLocked(nd)
-	nd.reserved, nd.releasing = instance.Resources{}, instance.Resources{}
+	nd.reserved = instance.Resources{}
 	nd.lostGen++
 	p.log.Warn("node lost: its instances left the pool", "node", nd.id, "instances", len(gone), "reason", reason)
 	if p.cfg.OnStopped != nil && len(gone) > 0 {

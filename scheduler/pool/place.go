@@ -208,7 +208,6 @@ func (p *Pool) makeRoomLocked(f *function, nd *node) ([]*release, bool) {
 		short = minus(short, take)
 		// Claimed: the room is the start's now, reserved by it, no more by the stop.
 		nd.reserved = minus(nd.reserved, take)
-		nd.releasing = minus(nd.releasing, take)
 		after = append(after, r)
 	}
 	return after, true

@@ -107,6 +107,17 @@ func stopIdle(t *testing.T, p *Pool, c *clock, n *prepNode, stops int) {
 
 var prepSpec = api.FunctionSpec{IdleTimeout: api.Duration(10 * time.Second), PauseTimeout: api.Duration(10 * time.Second)}
 
+// newPrepared returns a pool on a prepNode whose function "f" served one call, and the id of the
+// instance prepared after it.
+func newPrepared(t *testing.T) (*prepNode, *Pool, *clock, string) {
+	t.Helper()
+	n := &prepNode{}
+	p, c := newTestPool(t, n)
+	p.Apply(fn("f", 1, prepSpec))
+	acquire(t, p, "f").Release(OutcomeOK)
+	return n, p, c, waitPrepared(t, p, "f", "")
+}
+
 func TestPreparedInstanceUsedByNextStart(t *testing.T) {
 	n := &prepNode{}
 	p, c := newTestPool(t, n)
@@ -136,11 +147,7 @@ func TestPreparedInstanceUsedByNextStart(t *testing.T) {
 }
 
 func TestPreparedDiscardedOnNewVersion(t *testing.T) {
-	n := &prepNode{}
-	p, _ := newTestPool(t, n)
-	p.Apply(fn("f", 1, prepSpec))
-	acquire(t, p, "f").Release(OutcomeOK)
-	prep := waitPrepared(t, p, "f", "")
+	n, p, _, prep := newPrepared(t)
 
 	env := prepSpec
 	env.Env = map[string]string{"A": "b"} // a new instance: old ones drain
@@ -164,11 +171,7 @@ func TestPreparedDiscardedOnNewVersion(t *testing.T) {
 }
 
 func TestPreparedDiscardedWhenUnused(t *testing.T) {
-	n := &prepNode{}
-	p, c := newTestPool(t, n)
-	p.Apply(fn("f", 1, prepSpec))
-	acquire(t, p, "f").Release(OutcomeOK)
-	prep := waitPrepared(t, p, "f", "")
+	n, p, c, prep := newPrepared(t)
 	stopIdle(t, p, c, n, 1)
 	// Kept a while after the last instance stopped: the next call is likely soon.
 	c.Add(30 * time.Second)
@@ -186,22 +189,14 @@ func TestPreparedDiscardedWhenUnused(t *testing.T) {
 }
 
 func TestPreparedDiscardedOnDrain(t *testing.T) {
-	n := &prepNode{}
-	p, _ := newTestPool(t, n)
-	p.Apply(fn("f", 1, prepSpec))
-	acquire(t, p, "f").Release(OutcomeOK)
-	prep := waitPrepared(t, p, "f", "")
+	n, p, _, prep := newPrepared(t)
 	p.DrainNode(testNode, true)
 	waitFor(t, "the prepared instance discarded with the drain", func() bool { return n.wasStopped(prep) })
 	assertNoLeak(t, p, n)
 }
 
 func TestPreparedDiscardedOnShutdown(t *testing.T) {
-	n := &prepNode{}
-	p, _ := newTestPool(t, n)
-	p.Apply(fn("f", 1, prepSpec))
-	acquire(t, p, "f").Release(OutcomeOK)
-	prep := waitPrepared(t, p, "f", "")
+	n, p, _, prep := newPrepared(t)
 	p.Shutdown(false)
 	if !n.wasStopped(prep) {
 		t.Error("Shutdown left the prepared instance")
@@ -212,11 +207,7 @@ func TestPreparedDiscardedOnShutdown(t *testing.T) {
 // with keep leaves the running instance and removes the prepared one; and a pool made later,
 // which finds one a killed server left, removes it rather than adopt it.
 func TestPreparedNotOrphaned(t *testing.T) {
-	n := &prepNode{}
-	p, _ := newTestPool(t, n)
-	p.Apply(fn("f", 1, prepSpec))
-	acquire(t, p, "f").Release(OutcomeOK)
-	prep := waitPrepared(t, p, "f", "")
+	n, p, _, prep := newPrepared(t)
 	p.CheckHealth(context.Background())
 	if n.wasStopped(prep) {
 		t.Fatal("the health check removed the prepared instance as an orphan")

@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -147,8 +146,4 @@ func (p *Pool) Reap() {
 	for _, f := range p.popDueLocked(now) {
 		p.upkeepLocked(f, now)
 	}
-}
-
-func sortByLastUsed(cs []candidate) {
-	sort.Slice(cs, func(i, j int) bool { return cs[i].lastUsed.After(cs[j].lastUsed) })
 }

@@ -3,13 +3,12 @@
 package docker
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/client"
 
+	"github.com/hearthfn/hearth/agent/driver/drivertest"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/internal/testimage"
 )
@@ -25,43 +24,14 @@ func TestWatchSeesChangesBehindItsBack(t *testing.T) {
 	}
 	defer func() { _ = cli.Close() }()
 
-	ctx, cancel := context.WithCancel(t.Context())
-	evs := make(chan instance.Event, 64)
-	done := make(chan error, 1)
-	go func() {
-		done <- d.Watch(ctx, func(ev instance.Event) {
-			select {
-			case evs <- ev:
-			case <-ctx.Done():
-			}
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Watch = %v, want context.Canceled once its ctx ended", err)
-		}
-	}()
-	if ev := <-evs; !ev.Resync {
-		t.Fatalf("first event %+v, want the Resync", ev)
-	}
+	evs, stop := drivertest.Watch(t, d, 64)
+	defer stop()
 
 	spec := instance.Spec{ID: uniqueID(t), Function: "echo", Version: 1, Image: testimage.Ensure(t)}
 	inst := startInstance(t, d, spec)
 	next := func(within time.Duration, want func(instance.Event) bool) instance.Event {
 		t.Helper()
-		timer := time.NewTimer(within)
-		defer timer.Stop()
-		for {
-			select {
-			case ev := <-evs:
-				if ev.InstanceID == spec.ID && want(ev) {
-					return ev
-				}
-			case <-timer.C:
-				t.Fatalf("no such event for %s within %v", spec.ID, within)
-			}
-		}
+		return drivertest.NextEvent(t, evs, spec.ID, within, want)
 	}
 	started := next(10*time.Second, func(ev instance.Event) bool { return ev.State == instance.StateRunning })
 	if started.Function != "echo" || started.Reason != "start" || started.Time.IsZero() {

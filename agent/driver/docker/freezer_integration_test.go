@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/internal/testimage"
@@ -40,6 +42,21 @@ func procState(t *testing.T, pid int) (string, int) {
 	return f[0], ut + st
 }
 
+// startPaused starts an instance on d, pauses it through d and returns Docker's inspect of it.
+func startPaused(t *testing.T, d *Driver) (instance.Spec, instance.Instance, container.InspectResponse) {
+	t.Helper()
+	spec := instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t)}
+	inst := startInstance(t, d, spec)
+	if err := d.Pause(t.Context(), spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	info, err := d.api.ContainerInspect(t.Context(), inst.DriverRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, inst, info
+}
+
 // TestFreezerPause pauses through the cgroup freezer on the real engine: Docker is not asked
 // (its inspect still says running), the instance gets no CPU and does not answer, the driver's
 // Inspect and List say paused, and Resume makes it answer again.
@@ -48,16 +65,8 @@ func TestFreezerPause(t *testing.T) {
 	if d.frz == nil {
 		t.Fatal("no cgroup freezer found on this host: the driver would pause through Docker only")
 	}
-	spec := instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t)}
-	inst := startInstance(t, d, spec)
+	spec, inst, info := startPaused(t, d)
 	ctx := t.Context()
-	if err := d.Pause(ctx, spec.ID); err != nil {
-		t.Fatal(err)
-	}
-	info, err := d.api.ContainerInspect(ctx, inst.DriverRef)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if info.State.Paused {
 		t.Fatal("Docker paused the container: the freezer was not used")
 	}
@@ -147,16 +156,8 @@ func TestDockerPauseMode(t *testing.T) {
 	if d.frz != nil {
 		t.Fatal("DockerPause: the driver still has a freezer")
 	}
-	spec := instance.Spec{ID: uniqueID(t), Image: testimage.Ensure(t)}
-	inst := startInstance(t, d, spec)
+	spec, inst, info := startPaused(t, d)
 	ctx := t.Context()
-	if err := d.Pause(ctx, spec.ID); err != nil {
-		t.Fatal(err)
-	}
-	info, err := d.api.ContainerInspect(ctx, inst.DriverRef)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !info.State.Paused {
 		t.Error("DockerPause: Docker does not report the container paused")
 	}
@@ -170,7 +171,7 @@ func TestDockerPauseMode(t *testing.T) {
 	if err := fz.Resume(ctx, spec.ID); err != nil {
 		t.Fatal(err)
 	}
-	info, err = d.api.ContainerInspect(ctx, inst.DriverRef)
+	info, err := d.api.ContainerInspect(ctx, inst.DriverRef)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ package plugin_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hearthfn/hearth/agent/driver"
 	"github.com/hearthfn/hearth/agent/driver/docker"
+	"github.com/hearthfn/hearth/agent/driver/drivertest"
 	"github.com/hearthfn/hearth/agent/instance"
 	"github.com/hearthfn/hearth/internal/testimage"
 )
@@ -22,26 +22,8 @@ func TestDockerWatchSubprocess(t *testing.T) {
 	img := testimage.Ensure(t)
 	l, _ := selfLoader()
 	d, _ := dispenseName(t, l, docker.Name)
-	ctx, cancel := context.WithCancel(t.Context())
-	evs := make(chan instance.Event, 16)
-	done := make(chan error, 1)
-	go func() {
-		done <- d.(driver.Watcher).Watch(ctx, func(ev instance.Event) {
-			select {
-			case evs <- ev:
-			case <-ctx.Done():
-			}
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Watch = %v, want context.Canceled", err)
-		}
-	}()
-	if ev := <-evs; !ev.Resync {
-		t.Fatalf("first event %+v, want the Resync", ev)
-	}
+	evs, stop := drivertest.Watch(t, d.(driver.Watcher), 16)
+	defer stop()
 	id := "plugin-watch-" + strings.ToLower(rand.Text()[:10])
 	spec := instance.Spec{ID: id, Function: "echo", Image: img, Labels: map[string]string{instance.LabelOwner: instance.OwnerValue}}
 	if _, err := d.Start(t.Context(), spec); err != nil {
@@ -55,18 +37,7 @@ func TestDockerWatchSubprocess(t *testing.T) {
 	})
 	wait := func(want func(instance.Event) bool) {
 		t.Helper()
-		timer := time.NewTimer(10 * time.Second)
-		defer timer.Stop()
-		for {
-			select {
-			case ev := <-evs:
-				if ev.InstanceID == id && want(ev) {
-					return
-				}
-			case <-timer.C:
-				t.Fatalf("no such event for %s", id)
-			}
-		}
+		drivertest.NextEvent(t, evs, id, 10*time.Second, want)
 	}
 	wait(func(ev instance.Event) bool { return ev.State == instance.StateRunning && ev.Function == "echo" })
 	if err := d.Stop(t.Context(), id, time.Second); err != nil {
